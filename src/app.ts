@@ -1,0 +1,31 @@
+/**
+ * createApp(deps) → the Hono app: every route, security headers and error mapping.
+ * Runtime-neutral: the Node entry (src/node.ts) and the Workers entry (src/worker.ts) wrap it.
+ * A new client format = one template + one handler + one line here.
+ */
+import { Hono } from "hono";
+import { autoconfigRoutes } from "./handlers/autoconfig.ts";
+import { autodiscoverRoutes } from "./handlers/autodiscover.ts";
+import type { AppDeps } from "./handlers/context.ts";
+import { mobileconfigRoutes } from "./handlers/mobileconfig.ts";
+
+export type { AppDeps } from "./handlers/context.ts";
+
+/** Builds the app. `deps.publicUrl` is used for every absolute URL in answers (never the Host header). */
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.use(async (c, next) => {
+    await next();
+    c.header("X-Content-Type-Options", "nosniff");
+  });
+  autodiscoverRoutes(app, deps);
+  autoconfigRoutes(app, deps);
+  mobileconfigRoutes(app, deps);
+  app.get("/healthz", (c) => c.text("ok\n"));
+  app.notFound((c) => c.text("Not found.\n", 404));
+  app.onError((err, c) => {
+    deps.log?.(`internal error: ${err.message}`);
+    return c.text("Internal error.\n", 500);
+  });
+  return app;
+}

@@ -1,0 +1,54 @@
+/**
+ * What every handler gets from the app: the settings store and deployment options.
+ * Handlers read requests and shape responses; settings knowledge stays in providers/.
+ */
+import type { Context } from "hono";
+import type { EmailAddress } from "../providers/domain.ts";
+import { normalizeDomain } from "../providers/domain.ts";
+import type { Resolution, SettingsStore } from "../providers/store.ts";
+
+/** Signs a profile: the exact plist bytes in, DER CMS SignedData out (see src/signing). */
+export type ProfileSigner = (content: Uint8Array) => Promise<Uint8Array>;
+
+/** Dependencies of {@link createApp}. */
+export interface AppDeps {
+  store: SettingsStore;
+  /** Absolute base URL clients reach this server at, e.g. `https://autoconfig.example.com` (no trailing slash). */
+  publicUrl: string;
+  /** Signs Apple profiles when configured; unsigned profiles otherwise. */
+  signProfile?: ProfileSigner;
+  /** Log sink for operator-facing messages (no full addresses). Default: nothing. */
+  log?: (message: string) => void;
+}
+
+/**
+ * The mail domain named by the Host header: `autoconfig.<domain>`, `autodiscover.<domain>` or `<domain>`
+ * itself, port removed. `undefined` for IP addresses and names that are not domains.
+ */
+export function domainFromHost(host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  const name = host.replace(/:\d+$/, "").replace(/^\[.*\]$/, "");
+  const stripped = name.replace(/^(autoconfig|autodiscover)\./i, "");
+  return normalizeDomain(stripped);
+}
+
+/** Resolves a domain through the store; store faults count as "unknown" (logged), never a 5xx. */
+export async function resolveDomain(deps: AppDeps, domain: string): Promise<Resolution | undefined> {
+  try {
+    return await deps.store.resolve(domain);
+  } catch (e) {
+    deps.log?.(`settings store failed for a lookup: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+/** Masks an address for logs: `j***@example.com`. */
+export function maskAddress(address: EmailAddress | undefined): string {
+  if (!address) return "(none)";
+  return `${address.localPart.slice(0, 1)}***@${address.domain}`;
+}
+
+/** A short plain-text answer for people and scripts (never HTML, never a stack trace). */
+export function plain(c: Context, status: 400 | 404 | 405 | 413 | 415 | 429, message: string): Response {
+  return c.text(`${message}\n`, status, { "Cache-Control": "no-store" });
+}

@@ -1,0 +1,66 @@
+/**
+ * Account settings: a provider's servers with the placeholders expanded for one address.
+ * Placeholders (reference/autoconfig.md §1.3): `%EMAILADDRESS%`, `%EMAILLOCALPART%`, `%EMAILDOMAIN%`.
+ */
+import type { EmailAddress } from "./domain.ts";
+import type { DavServer, IncomingServer, OutgoingServer, Provider } from "./model.ts";
+import type { Resolution } from "./store.ts";
+
+/** What a template needs to know about the request: the mail domain, and the address if the client sent one. */
+export interface AccountLookup {
+  domain: string;
+  address?: EmailAddress;
+}
+
+/** Servers with every placeholder the lookup can fill expanded (username and hostname). */
+export interface AccountSettings {
+  provider: Provider;
+  resolution: Resolution;
+  domain: string;
+  address?: EmailAddress;
+  incoming: IncomingServer[];
+  outgoing: OutgoingServer[];
+  caldav?: DavServer;
+  carddav?: DavServer;
+}
+
+/**
+ * Replaces clientConfig placeholders in `template`. `%EMAILDOMAIN%` is always known;
+ * `%EMAILADDRESS%` and `%EMAILLOCALPART%` only when the lookup has an address (else kept as text).
+ */
+export function expandPlaceholders(template: string, lookup: AccountLookup): string {
+  return template.replace(/%(EMAILADDRESS|EMAILLOCALPART|EMAILDOMAIN)%/g, (whole, name: string) => {
+    if (name === "EMAILDOMAIN") return lookup.domain;
+    if (!lookup.address) return whole;
+    return name === "EMAILADDRESS" ? lookup.address.address : lookup.address.localPart;
+  });
+}
+
+/** True if a template still holds a placeholder that needs the address. */
+export function needsAddress(template: string): boolean {
+  return /%(EMAILADDRESS|EMAILLOCALPART)%/.test(template);
+}
+
+/**
+ * Expands a resolved provider for one account: host names always (the domain is known),
+ * user names when the address is known. Pure; never throws.
+ */
+export function accountSettings(resolution: Resolution, address?: EmailAddress): AccountSettings {
+  const lookup: AccountLookup = { domain: resolution.domain, address };
+  const server = <S extends { hostname: string; username: string }>(s: S): S => ({
+    ...s,
+    hostname: expandPlaceholders(s.hostname, lookup),
+    username: expandPlaceholders(s.username, lookup),
+  });
+  const { provider } = resolution;
+  return {
+    provider,
+    resolution,
+    domain: resolution.domain,
+    address,
+    incoming: provider.incoming.map(server),
+    outgoing: provider.outgoing.map(server),
+    caldav: provider.caldav && server(provider.caldav),
+    carddav: provider.carddav && server(provider.carddav),
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * Reads Mozilla ISPDB files (clientConfig 1.1 XML, reference/autoconfig.md §1 and §4) as providers.
+ *
+ * Kept: `emailProvider/@id`, `domain`, `displayName`, `displayShortName`, every `incomingServer`
+ * of type imap/pop3 and `outgoingServer` of type smtp (hostname, port, first known socketType,
+ * username, authentication in order), `pop3/leaveMessagesOnServer`, `documentation`, `oAuth2`.
+ * Skipped, with a warning: Exchange-family servers (exchange, ews, owa, graph), which mailconf does
+ * not model. Deprecated auth names are mapped (`plain` → password-cleartext, `secure` →
+ * password-encrypted), as Thunderbird does. A server without `username` gets `%EMAILADDRESS%`.
+ *
+ * Web APIs only; file reading lives in the Node entry (src/config-files.ts).
+ */
+import { XMLParser } from "fast-xml-parser";
+import {
+  AUTHENTICATION_METHODS,
+  type FieldError,
+  type Provider,
+  parseProvider,
+  SOCKET_TYPES,
+} from "./model.ts";
+
+/** Result of reading one ISPDB file. */
+export type IspdbResult =
+  | { ok: true; provider: Provider; warnings: string[] }
+  | { ok: false; errors: FieldError[] };
+
+const ARRAY_ELEMENTS = new Set([
+  "emailProvider",
+  "domain",
+  "incomingServer",
+  "outgoingServer",
+  "authentication",
+  "socketType",
+  "documentation",
+  "descr",
+]);
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "@_",
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  isArray: (name) => ARRAY_ELEMENTS.has(name),
+});
+
+const AUTH_SYNONYMS: Record<string, string> = { plain: "password-cleartext", secure: "password-encrypted" };
+
+type Node = Record<string, unknown>;
+
+function text(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (v && typeof v === "object" && "#text" in v) return String((v as Node)["#text"]);
+  return undefined;
+}
+
+function list(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : v === undefined ? [] : [v];
+}
+
+/**
+ * Parses one clientConfig document into a provider.
+ * @param xml the file's text (UTF-8 decoded)
+ * @param fileName used as the provider id (`gmail.com.xml` → `gmail.com`) when it is a valid id,
+ *   because ISPDB ids repeat across files (zoho.*) and some are not host names (`MessagingEngine`)
+ * @returns the provider, or the errors with field paths inside the document; never throws
+ */
+export function parseIspdb(xml: string, fileName = ""): IspdbResult {
+  if (/<!(DOCTYPE|ENTITY)/i.test(xml)) {
+    return { ok: false, errors: [{ path: [], message: "DOCTYPE and ENTITY declarations are not accepted" }] };
+  }
+  let doc: Node;
+  try {
+    doc = parser.parse(xml) as Node;
+  } catch (e) {
+    return { ok: false, errors: [{ path: [], message: `not well-formed XML: ${(e as Error).message}` }] };
+  }
+  const root = doc.clientConfig as Node | undefined;
+  if (!root || typeof root !== "object") {
+    return { ok: false, errors: [{ path: [], message: "expected a <clientConfig> root element" }] };
+  }
+  const ep = list(root.emailProvider)[0] as Node | undefined;
+  if (!ep || typeof ep !== "object") {
+    return {
+      ok: false,
+      errors: [{ path: ["clientConfig"], message: "expected an <emailProvider> element" }],
+    };
+  }
+  const warnings: string[] = [];
+  const fromFile = fileName
+    .replace(/^.*[\\/]/, "")
+    .replace(/\.xml$/i, "")
+    .toLowerCase();
+  const declaredId = String(ep["@_id"] ?? "").toLowerCase();
+  const id = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/.test(fromFile) ? fromFile : declaredId;
+
+  const server = (s: Node) => {
+    const socketTypes = list(s.socketType).map(text);
+    const socketType = socketTypes.find((t) => (SOCKET_TYPES as readonly (string | undefined)[]).includes(t));
+    const authentication = list(s.authentication)
+      .map((a) => text(a) ?? "")
+      .map((a) => AUTH_SYNONYMS[a] ?? a);
+    const unknown = authentication.filter((a) => !(AUTHENTICATION_METHODS as readonly string[]).includes(a));
+    if (unknown.length) warnings.push(`unknown authentication ${unknown.join(", ")} skipped`);
+    const portText = text(s.port)?.trim();
+    return {
+      hostname: text(s.hostname),
+      port: portText && /^\d+$/.test(portText) ? Number(portText) : portText,
+      socketType: socketType ?? socketTypes[0],
+      username: text(s.username),
+      authentication: authentication.filter((a) => !unknown.includes(a)),
+    };
+  };
+
+  const incoming: unknown[] = [];
+  for (const s of list(ep.incomingServer) as Node[]) {
+    const type = String(s["@_type"] ?? "");
+    if (type !== "imap" && type !== "pop3") {
+      warnings.push(`incomingServer type="${type}" skipped (not IMAP or POP3)`);
+      continue;
+    }
+    const pop3 = s.pop3 as Node | undefined;
+    const leave = text(pop3?.leaveMessagesOnServer);
+    incoming.push({
+      type,
+      ...server(s),
+      ...(type === "pop3" && (leave === "true" || leave === "false")
+        ? { leaveMessagesOnServer: leave === "true" }
+        : {}),
+    });
+  }
+  const outgoing: unknown[] = [];
+  for (const s of list(ep.outgoingServer) as Node[]) {
+    const type = String(s["@_type"] ?? "");
+    if (type !== "smtp") {
+      warnings.push(`outgoingServer type="${type}" skipped`);
+      continue;
+    }
+    outgoing.push({ type, ...server(s) });
+  }
+  const documentation = (list(ep.documentation) as Node[])
+    .filter((d) => typeof d === "object" && /^https?:\/\//.test(String(d["@_url"] ?? "")))
+    .map((d) => ({
+      url: String(d["@_url"]),
+      descr: Object.fromEntries(
+        list(d.descr).map((x) => [String((x as Node)?.["@_lang"] ?? "en"), text(x) ?? ""] as const),
+      ),
+    }));
+  const oAuth2 = root.oAuth2 as Node | undefined;
+  const oauth2 =
+    oAuth2 && text(oAuth2.authURL) && text(oAuth2.tokenURL)
+      ? {
+          issuer: text(oAuth2.issuer) ?? "",
+          scope: text(oAuth2.scope) ?? "",
+          authURL: text(oAuth2.authURL),
+          tokenURL: text(oAuth2.tokenURL),
+        }
+      : undefined;
+
+  const candidate = {
+    id,
+    displayName: text(ep.displayName) || id,
+    ...(text(ep.displayShortName) ? { displayShortName: text(ep.displayShortName) } : {}),
+    domains: list(ep.domain).map(text),
+    incoming,
+    outgoing,
+    documentation,
+    ...(oauth2 ? { oauth2 } : {}),
+  };
+  const result = parseProvider(candidate);
+  if (!result.ok) return { ok: false, errors: result.errors };
+  return { ok: true, provider: result.value, warnings };
+}

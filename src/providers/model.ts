@@ -1,0 +1,272 @@
+/**
+ * The settings model: providers, their servers and the domains they serve.
+ *
+ * Names follow Mozilla's clientConfig 1.1 (reference/autoconfig.md §1.2), because every
+ * other output format (Autodiscover, Apple profiles, pages) is a projection of it.
+ * Validation is zod; every boundary (settings files, ISPDB import, admin API) goes
+ * through {@link parseSettings} or {@link ProviderSchema} so errors read the same
+ * everywhere: `providers[0].incoming[1].port: expected an integer 1-65535, got "99x"`.
+ *
+ * Web APIs only: this module runs unchanged on Node.js and on Cloudflare Workers.
+ */
+import { z } from "zod";
+import { normalizeDomain } from "./domain.ts";
+
+/** Incoming protocols a client can be configured for (clientConfig `incomingServer/@type`). */
+export const INCOMING_TYPES = ["imap", "pop3"] as const;
+/** Connection security (clientConfig `socketType`): `SSL` = implicit TLS, `STARTTLS`, `plain`. */
+export const SOCKET_TYPES = ["SSL", "STARTTLS", "plain"] as const;
+/**
+ * Authentication methods, in clientConfig spelling (reference/autoconfig.md §1.4).
+ * `password-cleartext` = SASL PLAIN/LOGIN over the (TLS) connection; `password-encrypted` = CRAM-MD5.
+ */
+export const AUTHENTICATION_METHODS = [
+  "password-cleartext",
+  "password-encrypted",
+  "OAuth2",
+  "NTLM",
+  "GSSAPI",
+  "client-IP-address",
+  "TLS-client-cert",
+  "smtp-after-pop",
+  "none",
+] as const;
+
+export type IncomingType = (typeof INCOMING_TYPES)[number];
+export type SocketType = (typeof SOCKET_TYPES)[number];
+export type AuthenticationMethod = (typeof AUTHENTICATION_METHODS)[number];
+
+/** RFC 1123 host name, optionally with clientConfig placeholders such as `mail.%EMAILDOMAIN%`. */
+const HOSTNAME_RE =
+  /^(?=.{1,253}$)(?:(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?|%EMAIL(?:DOMAIN|LOCALPART|ADDRESS)%)(?:\.|$))+$/i;
+/** Provider ids are host-name-like slugs: they become `emailProvider/@id` and URL path segments. */
+const PROVIDER_ID_RE = /^[a-z0-9](?:[a-z0-9.-]{0,126}[a-z0-9])?$/;
+
+const port = z
+  .number({ error: (i) => `expected an integer 1-65535, got ${describe(i.input)}` })
+  .int({ error: (i) => `expected an integer 1-65535, got ${describe(i.input)}` })
+  .min(1, { error: (i) => `expected an integer 1-65535, got ${describe(i.input)}` })
+  .max(65535, { error: (i) => `expected an integer 1-65535, got ${describe(i.input)}` });
+
+const hostname = z
+  .string({ error: (i) => `expected a host name, got ${describe(i.input)}` })
+  .trim()
+  .toLowerCase()
+  .regex(HOSTNAME_RE, {
+    error: (i) => `expected a host name such as mail.example.com, got ${describe(i.input)}`,
+  })
+  .transform((h) => h.replace(/%email(domain|localpart|address)%/g, (m) => m.toUpperCase()));
+
+/** A domain name, stored lower-case, without trailing dot, in ASCII (punycode) form. `*.` prefix allowed where noted. */
+export const domainName = (opts: { wildcard?: boolean } = {}) =>
+  z.string({ error: (i) => `expected a domain name, got ${describe(i.input)}` }).transform((value, ctx) => {
+    const normal = normalizeDomain(value, opts);
+    if (normal === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected a domain name${opts.wildcard ? " (or *.domain)" : ""}, got ${describe(value)}`,
+      });
+      return z.NEVER;
+    }
+    return normal;
+  });
+
+const usernameTemplate = z
+  .string({
+    error: (i) => `expected a user name or placeholder such as %EMAILADDRESS%, got ${describe(i.input)}`,
+  })
+  .trim()
+  .min(1, { error: "expected a user name or placeholder such as %EMAILADDRESS%, got an empty string" })
+  .max(320);
+
+const authenticationList = z
+  .union([z.enum(AUTHENTICATION_METHODS), z.array(z.enum(AUTHENTICATION_METHODS)).min(1)], {
+    error: (i) => `expected one or more of ${AUTHENTICATION_METHODS.join(", ")}, got ${describe(i.input)}`,
+  })
+  .transform((v) => (Array.isArray(v) ? v : [v]));
+
+const serverFields = {
+  hostname,
+  port,
+  socketType: z.enum(SOCKET_TYPES, {
+    error: (i) => `expected one of SSL, STARTTLS, plain (exact case), got ${describe(i.input)}`,
+  }),
+  /** Login name template; `%EMAILADDRESS%`, `%EMAILLOCALPART%`, `%EMAILDOMAIN%` are expanded per account. */
+  username: usernameTemplate.default("%EMAILADDRESS%"),
+  /** In order of preference (clientConfig: first supported wins). */
+  authentication: authenticationList.default(["password-cleartext"]),
+};
+
+/** An incoming (IMAP or POP3) server, clientConfig `incomingServer`. */
+export const IncomingServerSchema = z.strictObject({
+  type: z.enum(INCOMING_TYPES, { error: (i) => `expected imap or pop3, got ${describe(i.input)}` }),
+  ...serverFields,
+  /** POP3 only: clientConfig `pop3/leaveMessagesOnServer`. */
+  leaveMessagesOnServer: z.boolean().optional(),
+});
+
+/** An outgoing (SMTP submission) server, clientConfig `outgoingServer type="smtp"`. */
+export const OutgoingServerSchema = z.strictObject({
+  type: z.literal("smtp", { error: (i) => `expected smtp, got ${describe(i.input)}` }).default("smtp"),
+  ...serverFields,
+});
+
+/** CalDAV or CardDAV account (Apple payloads, Autodiscover Protocol entries, RFC 6764 SRV records). */
+export const DavServerSchema = z.strictObject({
+  hostname,
+  port: port.default(443),
+  socketType: z.enum(["SSL", "plain"]).default("SSL"),
+  username: usernameTemplate.default("%EMAILADDRESS%"),
+  /** Principal URL path, e.g. `/dav/principals/%EMAILADDRESS%/`; omitted → clients use RFC 6764 discovery. */
+  principalUrl: z.string().max(2048).optional(),
+});
+
+/** A link to the provider's own setup documentation (clientConfig `documentation`). */
+export const DocumentationSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: (i) => `expected an http(s) URL, got ${describe(i.input)}` }),
+  /** Description per language tag, e.g. `{ en: "IMAP settings" }`. */
+  descr: z.record(z.string(), z.string().max(500)).default({}),
+});
+
+/** Options of the Apple configuration profile (reference/mobileconfig.md §1). */
+export const ProfileOptionsSchema = z.strictObject({
+  /** `PayloadOrganization`. */
+  organization: z.string().max(200).optional(),
+  /** Top-level `PayloadDescription`. */
+  description: z.string().max(1000).optional(),
+  /** `ConsentText`: language tag (or `default`) → text shown before installation. */
+  consentText: z.record(z.string(), z.string().max(4000)).optional(),
+  /** `TargetDeviceType`: 0 any, 1 iOS/iPadOS, 2 macOS, … (TopLevel.yaml). */
+  targetDeviceType: z.number().int().min(0).max(6).optional(),
+  /** Reverse-DNS prefix of PayloadIdentifier; default: the reversed provider id. */
+  identifierPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, { error: "expected a reverse-DNS name such as com.example" })
+    .optional(),
+  /** S/MIME: offer the signing and encryption switches in Apple Mail (iOS 12+ keys). */
+  smime: z
+    .strictObject({ signing: z.boolean().default(false), encryption: z.boolean().default(false) })
+    .optional(),
+});
+
+/** OAuth2 endpoints (clientConfig `oAuth2`); informational, clients use their own lists. */
+export const OAuth2Schema = z.strictObject({
+  issuer: z.string().max(255),
+  scope: z.string().max(2000),
+  authURL: z.url(),
+  tokenURL: z.url(),
+});
+
+/**
+ * A mail provider: the servers it runs and the domains it serves.
+ * Shape: `{ id, displayName, displayShortName?, domains[], incoming[], outgoing[], … }`.
+ * Source: reference/autoconfig.md §1.2 (`emailProvider`), DESIGN.md "The settings model".
+ */
+export const ProviderSchema = z.strictObject({
+  id: z.string({ error: (i) => `expected a provider id, got ${describe(i.input)}` }).regex(PROVIDER_ID_RE, {
+    error: (i) =>
+      `expected lower-case letters, digits, dots and dashes, such as example.com, got ${describe(i.input)}`,
+  }),
+  /** ≤ 60 characters (draft-ietf-mailmaint-autoconfig); Thunderbird shows it. */
+  displayName: z.string().trim().min(1).max(60),
+  /** Short label (the draft asks for ≤ 20 characters; ISPDB files exceed it); KMail and FairEmail show it. */
+  displayShortName: z.string().trim().min(1).max(60).optional(),
+  /** Mail domains served; `*.example.com` serves every subdomain. */
+  domains: z.array(domainName({ wildcard: true })).min(1, { error: "expected at least one domain" }),
+  /** MX host names (or `*.suffix`) of customer domains this provider hosts (resolution by MX). */
+  mxHosts: z.array(domainName({ wildcard: true })).default([]),
+  /** Incoming servers in order of preference; IMAP first is recommended. */
+  incoming: z.array(IncomingServerSchema).min(1, { error: "expected at least one incoming server" }),
+  /** Outgoing (SMTP) servers in order of preference. */
+  outgoing: z.array(OutgoingServerSchema).min(1, { error: "expected at least one outgoing server" }),
+  documentation: z.array(DocumentationSchema).default([]),
+  /** Notes for people reading the settings guide, e.g. "Use an app password when two-step sign-in is on". */
+  notes: z.array(z.string().max(1000)).default([]),
+  caldav: DavServerSchema.optional(),
+  carddav: DavServerSchema.optional(),
+  /** Exchange ActiveSync URL; when set, Autodiscover mobilesync requests get settings instead of error 601. */
+  activeSync: z.strictObject({ url: z.url({ protocol: /^https$/ }) }).optional(),
+  oauth2: OAuth2Schema.optional(),
+  /** Autodiscover `TTL` in hours (MS-OXDSCLI §2.2.4.1.1.2.2.1); default 1. */
+  ttlHours: z.number().int().min(0).max(8760).default(1),
+  profile: ProfileOptionsSchema.default({}),
+});
+
+/**
+ * A settings file (YAML or JSON):
+ * `{ publicUrl?, providers: Provider[], aliases?: { "<alias domain>": "<domain>" } }`.
+ * `aliases` maps a mail domain to another one that is served (Autodiscover answers redirectAddr).
+ */
+export const SettingsFileSchema = z.strictObject({
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  providers: z.array(ProviderSchema).default([]),
+  aliases: z.record(z.string(), domainName()).default({}),
+});
+
+export type IncomingServer = z.output<typeof IncomingServerSchema>;
+export type OutgoingServer = z.output<typeof OutgoingServerSchema>;
+export type Server = IncomingServer | OutgoingServer;
+export type DavServer = z.output<typeof DavServerSchema>;
+export type Provider = z.output<typeof ProviderSchema>;
+/** A provider as written in a settings file or an API body, before defaults are applied. */
+export type ProviderInput = z.input<typeof ProviderSchema>;
+export type SettingsFile = z.output<typeof SettingsFileSchema>;
+
+/** One validation problem: the field path (as in `providers[0].incoming[1].port`) and the rule broken. */
+export interface FieldError {
+  path: (string | number)[];
+  message: string;
+}
+
+/** Formats a field path the way admins write it: `providers[0].incoming[1].port`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(String(part))) out += out ? `.${String(part)}` : String(part);
+    else out += `[${JSON.stringify(String(part))}]`;
+  }
+  return out || "(root)";
+}
+
+/** Converts zod issues to {@link FieldError}s, prefixing `base` (e.g. `["providers", 2]`). */
+export function fieldErrors(error: z.ZodError, base: (string | number)[] = []): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: [...base, ...(issue.path as (string | number)[])],
+    message: issueMessage(issue),
+  }));
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys")
+    return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input")) {
+    return `expected ${issue.expected}, got ${issue.input === undefined ? "nothing (the field is required)" : describe(issue.input)}`;
+  }
+  return issue.message;
+}
+
+/** A short, safe rendering of a bad value for error messages. */
+export function describe(value: unknown): string {
+  if (value === undefined) return "nothing (the field is required)";
+  if (typeof value === "string")
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (value === null || typeof value === "number" || typeof value === "boolean") return String(value);
+  if (Array.isArray(value)) return "a list";
+  return "an object";
+}
+
+/** Result of validating untrusted settings: the value, or every field error. */
+export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+/** Validates a parsed settings document (the output of a YAML/JSON parser). Never throws. */
+export function parseSettings(data: unknown): Validated<SettingsFile> {
+  const result = SettingsFileSchema.safeParse(data ?? {});
+  return result.success ? { ok: true, value: result.data } : { ok: false, errors: fieldErrors(result.error) };
+}
+
+/** Validates one provider (admin API body, ISPDB import). Never throws. */
+export function parseProvider(data: unknown): Validated<Provider> {
+  const result = ProviderSchema.safeParse(data);
+  return result.success ? { ok: true, value: result.data } : { ok: false, errors: fieldErrors(result.error) };
+}

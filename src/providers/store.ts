@@ -1,0 +1,118 @@
+/**
+ * Settings stores: where a domain's provider comes from.
+ *
+ * Every backend (built-in providers, settings files, ISPDB folders, the SQL store of
+ * published settings) implements {@link SettingsStore}; {@link LayeredStore} asks them in
+ * order of precedence. No HTTP and no output format here (DESIGN.md "Data flow").
+ */
+import { normalizeDomain } from "./domain.ts";
+import type { Provider } from "./model.ts";
+
+/** How a domain was matched to its provider, in the order resolution tries them. */
+export type ResolutionVia = "exact" | "alias" | "wildcard" | "mx";
+
+/** The answer to "who serves this mail domain?". */
+export interface Resolution {
+  provider: Provider;
+  /** The mail domain that was asked for (normalised). */
+  domain: string;
+  via: ResolutionVia;
+  /** With `via: "alias"`: the domain this one is an alias of (Autodiscover answers redirectAddr). */
+  aliasOf?: string;
+  /** Where the settings came from, e.g. `built-in`, `settings.yaml`, `ispdb:gmail.com.xml`, `database`. */
+  source: string;
+}
+
+/** Read side of every backend. `domain` must already be normalised (see normalizeDomain). */
+export interface SettingsStore {
+  /** Resolves a mail domain; `undefined` if this store does not know it. Never throws for unknown input. */
+  resolve(domain: string): Promise<Resolution | undefined>;
+  /** Every provider with its source, for listings and `mailconf check`. */
+  providers(): Promise<{ provider: Provider; source: string }[]>;
+}
+
+/** A provider together with the name of the file (or `built-in`) it came from. */
+export interface ProviderEntry {
+  provider: Provider;
+  source: string;
+}
+
+/**
+ * An in-memory store: exact domains, aliases (`alias → domain`) and `*.suffix` wildcards.
+ * Later entries do not override earlier ones for the same domain: the first wins, as in
+ * the order the files were given.
+ */
+export class MemoryStore implements SettingsStore {
+  readonly #exact = new Map<string, ProviderEntry>();
+  readonly #wildcards: { suffix: string; entry: ProviderEntry }[] = [];
+  readonly #aliases = new Map<string, string>();
+  readonly #entries: ProviderEntry[];
+
+  /**
+   * @param entries providers with their source, in order of precedence
+   * @param aliases alias domain → served domain (both are normalised here)
+   */
+  constructor(entries: ProviderEntry[], aliases: Record<string, string> = {}) {
+    this.#entries = entries;
+    for (const entry of entries) {
+      for (const domain of entry.provider.domains) {
+        if (domain.startsWith("*.")) this.#wildcards.push({ suffix: domain.slice(1), entry });
+        else if (!this.#exact.has(domain)) this.#exact.set(domain, entry);
+      }
+    }
+    // Longest suffix first, so *.eu.example.com beats *.example.com.
+    this.#wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
+    for (const [alias, target] of Object.entries(aliases)) {
+      const from = normalizeDomain(alias);
+      const to = normalizeDomain(target);
+      if (from && to) this.#aliases.set(from, to);
+    }
+  }
+
+  async resolve(domain: string): Promise<Resolution | undefined> {
+    return this.resolveSync(domain);
+  }
+
+  /** Synchronous form of {@link resolve}, for callers that hold only memory stores. */
+  resolveSync(domain: string): Resolution | undefined {
+    const exact = this.#exact.get(domain);
+    if (exact) return { ...exact, domain, via: "exact" };
+    const target = this.#aliases.get(domain);
+    if (target) {
+      const hit = this.#exact.get(target) ?? this.#wildcard(target);
+      if (hit) return { ...hit, domain, via: "alias", aliasOf: target };
+    }
+    const wild = this.#wildcard(domain);
+    if (wild) return { ...wild, domain, via: "wildcard" };
+    return undefined;
+  }
+
+  #wildcard(domain: string): ProviderEntry | undefined {
+    return this.#wildcards.find((w) => domain.endsWith(w.suffix))?.entry;
+  }
+
+  async providers(): Promise<ProviderEntry[]> {
+    return this.#entries;
+  }
+}
+
+/**
+ * Asks several stores in order of precedence; the first that knows the domain answers.
+ * mailconf's order: published settings (SQL) → settings files → ISPDB folder → built-in.
+ */
+export class LayeredStore implements SettingsStore {
+  constructor(readonly layers: SettingsStore[]) {}
+
+  async resolve(domain: string): Promise<Resolution | undefined> {
+    for (const layer of this.layers) {
+      const hit = await layer.resolve(domain);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  async providers(): Promise<ProviderEntry[]> {
+    const all = await Promise.all(this.layers.map((l) => l.providers()));
+    return all.flat();
+  }
+}

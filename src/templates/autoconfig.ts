@@ -1,0 +1,77 @@
+/**
+ * Mozilla autoconfig: clientConfig 1.1 XML (reference/autoconfig.md §1, §6 items 4-9).
+ *
+ * - UTF-8 without BOM, `<?xml version="1.0" encoding="UTF-8"?>`, every value escaped.
+ * - Exactly one `emailProvider` whose `id` is a host name (Thunderbird for Android rejects others).
+ * - The queried domain is the first `domain`; wildcard entries are not listed.
+ * - Servers in the provider's order of preference; user names keep their placeholders
+ *   (`%EMAILADDRESS%` …) because clients expand them; `%EMAILDOMAIN%` in host names is expanded.
+ * - Never a `<password>`.
+ */
+import { expandPlaceholders } from "../providers/account.ts";
+import type { IncomingServer, OutgoingServer, Provider } from "../providers/model.ts";
+import { element, escapeXml } from "./xml.ts";
+
+/** Input of {@link renderAutoconfig}: the provider and the mail domain the client asked for. */
+export interface AutoconfigInput {
+  provider: Provider;
+  /** Normalised mail domain of the request. */
+  domain: string;
+}
+
+/**
+ * Renders clientConfig 1.1 for one domain.
+ * @returns the XML document as a string (serve as `application/xml; charset=utf-8`)
+ */
+export function renderAutoconfig({ provider, domain }: AutoconfigInput): string {
+  const lookup = { domain };
+  const lines: string[] = ['<?xml version="1.0" encoding="UTF-8"?>', '<clientConfig version="1.1">'];
+  lines.push(`  <emailProvider id="${escapeXml(provider.id)}">`);
+  const domains = [domain, ...provider.domains.filter((d) => d !== domain && !d.startsWith("*."))];
+  for (const d of domains) lines.push(element("domain", d, "    "));
+  lines.push(element("displayName", provider.displayName, "    "));
+  if (provider.displayShortName) lines.push(element("displayShortName", provider.displayShortName, "    "));
+
+  const server = (tag: string, s: IncomingServer | OutgoingServer, extra: string[] = []) => {
+    lines.push(`    <${tag} type="${s.type}">`);
+    lines.push(element("hostname", expandPlaceholders(s.hostname, lookup), "      "));
+    lines.push(element("port", s.port, "      "));
+    lines.push(element("socketType", s.socketType, "      "));
+    lines.push(element("username", s.username, "      "));
+    for (const a of s.authentication) lines.push(element("authentication", a, "      "));
+    lines.push(...extra);
+    lines.push(`    </${tag}>`);
+  };
+  for (const s of provider.incoming) {
+    const extra =
+      s.type === "pop3" && s.leaveMessagesOnServer !== undefined
+        ? [
+            "      <pop3>",
+            element("leaveMessagesOnServer", String(s.leaveMessagesOnServer), "        "),
+            "      </pop3>",
+          ]
+        : [];
+    server("incomingServer", s, extra);
+  }
+  for (const s of provider.outgoing) server("outgoingServer", s);
+
+  for (const doc of provider.documentation) {
+    lines.push(`    <documentation url="${escapeXml(doc.url)}">`);
+    for (const [lang, text] of Object.entries(doc.descr)) {
+      lines.push(`      <descr lang="${escapeXml(lang)}">${escapeXml(text)}</descr>`);
+    }
+    lines.push("    </documentation>");
+  }
+  lines.push("  </emailProvider>");
+  if (provider.oauth2) {
+    const o = provider.oauth2;
+    lines.push("  <oAuth2>");
+    lines.push(element("issuer", o.issuer, "    "));
+    lines.push(element("scope", o.scope, "    "));
+    lines.push(element("authURL", o.authURL, "    "));
+    lines.push(element("tokenURL", o.tokenURL, "    "));
+    lines.push("  </oAuth2>");
+  }
+  lines.push("</clientConfig>", "");
+  return lines.join("\n");
+}

@@ -1,0 +1,29 @@
+/**
+ * XML text helpers shared by the templates. Every value that came from a request or the store
+ * goes through {@link escapeXml} (reference/autodiscover.md §6.5).
+ */
+
+/** Characters XML 1.0 forbids even as references (C0 controls except tab, LF, CR; U+FFFE/FFFF; lone surrogates). */
+const INVALID_XML_CHARS = new RegExp(
+  "[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\ufffe\\uffff]|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]",
+  "g",
+);
+
+/**
+ * Escapes text for element content and double- or single-quoted attribute values:
+ * `& < > " '` become entity references, characters XML 1.0 cannot carry are dropped.
+ */
+export function escapeXml(value: string | number): string {
+  return String(value)
+    .replace(INVALID_XML_CHARS, "")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&apos;");
+}
+
+/** `<name>escaped text</name>`; `name` must be a constant of the template, never user data. */
+export function element(name: string, value: string | number, indent = ""): string {
+  return `${indent}<${name}>${escapeXml(value)}</${name}>`;
+}

@@ -1,0 +1,145 @@
+/**
+ * Settings files: a mistake is refused with the file, the line, the field path and the rule;
+ * the CLI does not start on it.
+ */
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseSettingsText } from "../src/config-files.ts";
+import { REPO_ROOT, tempFile } from "./helpers/shared.ts";
+
+const VALID = `providers:
+  - id: example.org
+    displayName: Example Org
+    domains: [example.org]
+    incoming:
+      - type: imap
+        hostname: imap.example.org
+        port: 993
+        socketType: SSL
+      - type: pop3
+        hostname: pop.example.org
+        port: 995
+        socketType: SSL
+    outgoing:
+      - hostname: smtp.example.org
+        port: 587
+        socketType: STARTTLS
+`;
+
+function problems(text: string, name = "settings.yaml"): string[] {
+  try {
+    parseSettingsText(text, name);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+describe("settings files", () => {
+  it("accepts the example and applies defaults (username %EMAILADDRESS%, password-cleartext)", () => {
+    const settings = parseSettingsText(VALID, "settings.yaml");
+    const imap = settings.providers[0]?.incoming[0];
+    expect(imap).toMatchObject({
+      username: "%EMAILADDRESS%",
+      authentication: ["password-cleartext"],
+      port: 993,
+    });
+  });
+
+  it("names the file, line, field path and rule for a bad port", () => {
+    const text = VALID.replace("port: 995", 'port: "99x"');
+    expect(problems(text)).toEqual([
+      'settings.yaml:12: providers[0].incoming[1].port: expected an integer 1-65535, got "99x"',
+    ]);
+  });
+
+  it("reports every mistake, each with its own line", () => {
+    const text = VALID.replace(
+      "socketType: SSL\n      - type: pop3",
+      "socketType: ssl\n      - type: pop3",
+    ).replace("port: 587", "port: 70000");
+    expect(problems(text)).toEqual([
+      'settings.yaml:9: providers[0].incoming[0].socketType: expected one of SSL, STARTTLS, plain (exact case), got "ssl"',
+      "settings.yaml:16: providers[0].outgoing[0].port: expected an integer 1-65535, got 70000",
+    ]);
+  });
+
+  it("names unknown fields (typos) and missing required fields", () => {
+    const typo = problems(
+      VALID.replace("displayName: Example Org", "displayName: Example Org\n    displayNmae: x"),
+    );
+    expect(typo).toEqual(['settings.yaml:2: providers[0]: unknown field(s) "displayNmae"']);
+    const missing = problems(VALID.replace("    displayName: Example Org\n", ""));
+    expect(missing).toEqual([
+      "settings.yaml:2: providers[0].displayName: expected string, got nothing (the field is required)",
+    ]);
+  });
+
+  it("reports YAML syntax errors with the line", () => {
+    expect(problems("providers:\n  - id: x\n    domains: [a.com\n")[0]).toMatch(/^settings\.yaml:\d+: /);
+  });
+
+  it("reads JSON with line numbers too", () => {
+    const json = JSON.stringify({ providers: [{ ...JSON.parse("{}"), id: "Bad Id" }] }, null, 2);
+    expect(problems(json, "s.json")[0]).toMatch(
+      /^s\.json:4: providers\[0\]\.id: expected lower-case letters/,
+    );
+  });
+
+  it("normalises domains: IDN to punycode, lower case, no trailing dot", () => {
+    const s = parseSettingsText(
+      VALID.replace("domains: [example.org]", "domains: [Bücher.Example., EXAMPLE.org]"),
+      "x.yaml",
+    );
+    expect(s.providers[0]?.domains).toEqual(["xn--bcher-kva.example", "example.org"]);
+  });
+});
+
+describe("mailconf CLI", () => {
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+
+  it("serve refuses to start on a settings file with a mistake, naming file, line, path and rule", () => {
+    const file = tempFile("bad.yaml", VALID.replace("port: 995", 'port: "99x"'));
+    const r = cli("serve", "--port", "0", "--config", file);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(
+      `${file}:12: providers[0].incoming[1].port: expected an integer 1-65535, got "99x"`,
+    );
+    expect(r.stdout).not.toContain("listening");
+  });
+
+  it("check prints what each client receives and where the settings came from", () => {
+    const r = cli("check", "jane@icloud.com");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("settings from built-in, matched by exact domain");
+    expect(r.stdout).toMatch(
+      /incoming IMAP imap\.mail\.me\.com:993 {2}SSL\/TLS {2}login jane {2}auth password-cleartext/,
+    );
+    expect(r.stdout).toMatch(
+      /SMTP smtp\.mail\.me\.com:587 {2}SSL=on Encryption=TLS {2}LoginName jane@icloud\.com/,
+    );
+    expect(r.stdout).toMatch(
+      /EmailTypeIMAP {2}incoming imap\.mail\.me\.com:993 UseSSL=true user jane EmailAuthPassword/,
+    );
+  });
+
+  it("check uses a settings file and exits 1 for an unknown domain", () => {
+    const ok = cli("check", "a@example.org", "--config", "examples/settings.yaml");
+    expect(ok.stdout).toContain("settings from examples/settings.yaml");
+    const unknown = cli("check", "a@unknown-domain.test");
+    expect(unknown.status).toBe(1);
+    expect(unknown.stdout).toContain("no settings");
+  });
+
+  it("validate accepts the example settings file", () => {
+    const r = cli("validate", "examples/settings.yaml");
+    expect(r.stdout).toBe("examples/settings.yaml: ok, 1 provider(s)\n");
+    expect(r.status).toBe(0);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * Round trip over Mozilla's ISPDB (../shared/corpus/ispdb): every file loads, and the autoconfig
+ * served for its first domain carries the same IMAP/POP3/SMTP servers, ports, socketTypes, user
+ * names and authentication methods, in the same order, as the file itself (read independently
+ * here with a DOM-style parser, not with mailconf's reader).
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { XMLParser } from "fast-xml-parser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadIspdb } from "../src/config-files.ts";
+import type { RunningServer } from "../src/node.ts";
+import { fetchBounded, startTestServer } from "./helpers/server.ts";
+import { ISPDB_DIR } from "./helpers/shared.ts";
+
+const FILES = readdirSync(ISPDB_DIR)
+  .filter((f) => f.endsWith(".xml"))
+  .sort();
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "@",
+  parseTagValue: false,
+  isArray: (n) =>
+    ["emailProvider", "domain", "incomingServer", "outgoingServer", "authentication", "socketType"].includes(
+      n,
+    ),
+});
+
+type Rec = Record<string, unknown>;
+interface ServerFacts {
+  type: string;
+  hostname: string;
+  port: string;
+  socketType: string;
+  username: string;
+  authentication: string[];
+}
+
+/** The facts of an autoconfig document that clients act on, for IMAP, POP3 and SMTP servers. */
+function facts(xml: string, domain?: string): { domains: string[]; servers: ServerFacts[] } {
+  const ep = ((parser.parse(xml) as Rec).clientConfig as Rec).emailProvider as Rec[];
+  const first = ep[0] as Rec;
+  const servers: ServerFacts[] = [];
+  for (const s of [...((first.incomingServer as Rec[]) ?? []), ...((first.outgoingServer as Rec[]) ?? [])]) {
+    const type = String(s["@type"]);
+    if (!["imap", "pop3", "smtp"].includes(type)) continue;
+    const hostname = String(s.hostname).trim();
+    servers.push({
+      type,
+      // mailconf expands %EMAILDOMAIN% in host names server-side (reference/autoconfig.md §6 item 8).
+      hostname: domain ? hostname.replace(/%EMAILDOMAIN%/g, domain) : hostname,
+      port: String(s.port).trim(),
+      socketType: String((s.socketType as string[])[0]),
+      // A server without a user name is served with %EMAILADDRESS%, the documented default.
+      username: s.username === undefined ? "%EMAILADDRESS%" : String(s.username),
+      authentication: (s.authentication as string[]) ?? [],
+    });
+  }
+  return { domains: ((first.domain as unknown[]) ?? []).map((d) => String(d).trim().toLowerCase()), servers };
+}
+
+describe("ISPDB corpus", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startTestServer({ ispdb: ISPDB_DIR, builtin: false });
+  });
+  afterAll(() => server.close());
+
+  it("loads every file with no file skipped", async () => {
+    expect(FILES.length).toBeGreaterThanOrEqual(133);
+    const folder = await loadIspdb(ISPDB_DIR);
+    expect(folder.skipped).toEqual([]);
+    expect(folder.entries).toHaveLength(FILES.length);
+    // Exchange-family servers are reported, not silently dropped (office365.com has ews, owa, graph, exchange).
+    expect(folder.warnings.filter((w) => w.file === "office365.com.xml").map((w) => w.message)).toHaveLength(
+      4,
+    );
+  });
+
+  it.each(FILES)("%s round-trips through /v1.1/<first domain>", async (file) => {
+    const source = facts(readFileSync(join(ISPDB_DIR, file), "utf8"));
+    const domain = source.domains[0];
+    if (!domain) throw new Error(`${file} has no domain`);
+    const res = await fetchBounded(`${server.url}/v1.1/${encodeURIComponent(domain)}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("application/xml; charset=utf-8");
+    const served = facts(await res.text());
+    expect(served.domains[0]).toBe(domain);
+    const expected = facts(readFileSync(join(ISPDB_DIR, file), "utf8"), domain).servers;
+    // Files sharing a domain (zoho.com, zoho.eu …): the first file in name order serves it.
+    const owner = FILES.find((f) => facts(readFileSync(join(ISPDB_DIR, f), "utf8")).domains.includes(domain));
+    if (owner !== file) return;
+    expect(served.servers).toEqual(expected);
+  });
+});
