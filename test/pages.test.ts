@@ -328,3 +328,44 @@ describe("GET / (the page)", () => {
     expect(html).toContain("open this page in <strong>Safari</strong>");
   });
 });
+
+describe("renderGuidePage (pure)", () => {
+  it("escapes values that come from the store too (display name, notes, documentation)", async () => {
+    const { parseProvider } = await import("../src/providers/model.ts");
+    const { MemoryStore } = await import("../src/providers/store.ts");
+    const { accountSettings } = await import("../src/providers/account.ts");
+    const { parseEmailAddress } = await import("../src/providers/domain.ts");
+    const { renderGuidePage } = await import("../src/templates/guide.ts");
+    const { settingsGuide } = await import("../src/templates/settings-json.ts");
+    const parsed = parseProvider({
+      id: "markup.example",
+      displayName: "<script>alert(1)</script>",
+      domains: ["markup.example"],
+      incoming: [{ type: "imap", hostname: "imap.markup.example", port: 993, socketType: "SSL" }],
+      outgoing: [{ hostname: "smtp.markup.example", port: 465, socketType: "SSL" }],
+      notes: ['Use <b>this</b> & "that"'],
+      documentation: [{ url: 'https://help.markup.example/?a="x"&b=<y>', descr: { en: "<i>Help</i>" } }],
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const resolution = await new MemoryStore([{ provider: parsed.value, source: "test" }]).resolve(
+      "markup.example",
+    );
+    const address = parseEmailAddress("a@markup.example");
+    if (!resolution || !address) throw new Error("setup");
+    const html = renderGuidePage({
+      email: "a@markup.example",
+      guide: settingsGuide(accountSettings(resolution, address), PUBLIC_URL),
+    });
+    expect(html).not.toMatch(/<script|<b>this|<i>Help|<y>/);
+    expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(html).toContain("Use &lt;b&gt;this&lt;/b&gt; &amp; &quot;that&quot;");
+    expect(html).toContain('href="https://help.markup.example/?a=&quot;x&quot;&amp;b=&lt;y&gt;"');
+  });
+
+  it("HEAD / answers like GET without a body", async () => {
+    const res = await fetchBounded(`${server.url}/`, { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-security-policy")).toMatch(/^default-src 'none';/);
+    expect(await res.text()).toBe("");
+  });
+});
