@@ -3,14 +3,20 @@
  * `npm run cli -- <command>`.
  *
  *   mailconf serve [--port 8080] [--host 127.0.0.1] [--config FILE]… [--ispdb DIR] [--public-url URL]
- *   mailconf check <address> [--config FILE]… [--ispdb DIR]
+ *                  [--db ./mailconf.db] [--admin-token-file FILE] [--no-mx] [--dns-server IP[:PORT]]…
+ *   mailconf check <address> [--config FILE]… [--ispdb DIR] [--db FILE] [--no-mx]
  *   mailconf validate <settings file>…
+ *   mailconf providers|domains|import-ispdb|hash-token …   (src/cli-publish.ts)
  *
  * Exit codes: 0 ok, 1 the check found nothing / validation failed, 2 bad usage or configuration.
  */
+
+import { existsSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { checkAddress } from "./check.ts";
+import { DEFAULT_DB, registerPublishCommands } from "./cli-publish.ts";
 import { ConfigError, loadSettingsFile } from "./config-files.ts";
+import { nodeMxResolver } from "./mx-resolver.ts";
 import { loadSettings, startServer } from "./node.ts";
 
 function parsePort(value: string): number {
@@ -54,14 +60,44 @@ export function program(): Command {
         .env("MAILCONF_PUBLIC_URL")
         .argParser(parseUrl),
     )
+    .addOption(
+      new Option("--db <path>", "SQLite file of published settings (created if missing)")
+        .env("MAILCONF_DB")
+        .default(DEFAULT_DB),
+    )
+    .option(
+      "--admin-token-file <file>",
+      "admin API tokens, one token or sha256:<hex> a line (env MAILCONF_ADMIN_TOKENS)",
+    )
+    .option("--no-mx", "do not resolve unknown domains by their MX records")
+    .option(
+      "--dns-server <ip[:port]>",
+      "DNS server for MX lookups (repeatable; default: the system's)",
+      collect,
+      [],
+    )
     .action(
-      async (opts: { port: number; host: string; config: string[]; ispdb?: string; publicUrl?: string }) => {
+      async (opts: {
+        port: number;
+        host: string;
+        config: string[];
+        ispdb?: string;
+        publicUrl?: string;
+        db: string;
+        adminTokenFile?: string;
+        mx: boolean;
+        dnsServer: string[];
+      }) => {
         const server = await startServer({
           port: opts.port,
           host: opts.host,
           configFiles: opts.config,
           ispdb: opts.ispdb,
           publicUrl: opts.publicUrl,
+          db: opts.db,
+          adminTokenFile: opts.adminTokenFile,
+          adminTokens: process.env.MAILCONF_ADMIN_TOKENS,
+          mxResolver: opts.mx ? nodeMxResolver({ servers: opts.dnsServer }) : undefined,
           log: (m) => console.error(m),
         });
         for (const line of server.report) console.log(line);
@@ -89,12 +125,33 @@ export function program(): Command {
     .argument("<address>", "e-mail address, e.g. user@example.com")
     .option("-c, --config <file>", "settings file, YAML or JSON (repeatable)", collect, [])
     .option("--ispdb <folder>", "Mozilla ISPDB folder")
-    .action(async (address: string, opts: { config: string[]; ispdb?: string }) => {
-      const { store } = await loadSettings({ configFiles: opts.config, ispdb: opts.ispdb });
-      const result = await checkAddress(store, address);
-      for (const line of result.lines) console.log(line);
-      if (!result.ok) process.exitCode = 1;
-    });
+    .addOption(
+      new Option("--db <path>", `SQLite file of published settings (default ${DEFAULT_DB} if it exists)`).env(
+        "MAILCONF_DB",
+      ),
+    )
+    .option("--no-mx", "do not resolve unknown domains by their MX records")
+    .option("--dns-server <ip[:port]>", "DNS server for MX lookups (repeatable)", collect, [])
+    .action(
+      async (
+        address: string,
+        opts: { config: string[]; ispdb?: string; db?: string; mx: boolean; dnsServer: string[] },
+      ) => {
+        const loaded = await loadSettings({
+          configFiles: opts.config,
+          ispdb: opts.ispdb,
+          db: opts.db ?? (existsSync(DEFAULT_DB) ? DEFAULT_DB : undefined),
+          mxResolver: opts.mx ? nodeMxResolver({ servers: opts.dnsServer }) : undefined,
+        });
+        try {
+          const result = await checkAddress(loaded.store, address);
+          for (const line of result.lines) console.log(line);
+          if (!result.ok) process.exitCode = 1;
+        } finally {
+          loaded.close();
+        }
+      },
+    );
 
   cmd
     .command("validate")
@@ -114,6 +171,8 @@ export function program(): Command {
       }
       if (failed) process.exitCode = 1;
     });
+
+  registerPublishCommands(cmd);
   return cmd;
 }
 
