@@ -12,6 +12,7 @@
  */
 
 import { existsSync } from "node:fs";
+import { isIP } from "node:net";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { checkAddress } from "./check.ts";
 import { DEFAULT_DB, registerPublishCommands } from "./cli-publish.ts";
@@ -36,6 +37,16 @@ function parseUrl(value: string): string {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** `--dns-server`: an IPv4/IPv6 address, optionally with a port (`127.0.0.1:5353`, `[::1]:5353`). */
+function collectDnsServer(value: string, previous: string[] = []): string[] {
+  const m = /^\[([^\]]+)\](?::(\d{1,5}))?$|^([^:]+)(?::(\d{1,5}))?$|^([0-9a-f:]+)$/i.exec(value);
+  const host = m?.[1] ?? m?.[3] ?? m?.[5];
+  const port = m?.[2] ?? m?.[4];
+  if (!host || isIP(host) === 0 || (port !== undefined && Number(port) > 65535))
+    throw new InvalidArgumentError("expected an IP address, optionally with :port, e.g. 127.0.0.1:5353");
+  return [...previous, value];
+}
 
 /** Builds the command-line program (exported for tests). */
 export function program(): Command {
@@ -131,7 +142,7 @@ export function program(): Command {
       ),
     )
     .option("--no-mx", "do not resolve unknown domains by their MX records")
-    .option("--dns-server <ip[:port]>", "DNS server for MX lookups (repeatable)", collect, [])
+    .option("--dns-server <ip[:port]>", "DNS server for MX lookups (repeatable)", collectDnsServer, [])
     .action(
       async (
         address: string,

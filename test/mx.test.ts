@@ -6,7 +6,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import dns2 from "dns2";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { program } from "../src/cli.ts";
 import { nodeMxResolver } from "../src/mx-resolver.ts";
 import type { RunningServer } from "../src/node.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
@@ -265,5 +266,34 @@ describe("the server answers by MX", () => {
     const slow = await fetchBounded(`${server.url}/v1.1/slow-server.org`);
     expect(slow.status).toBe(404);
     expect(performance.now() - t).toBeLessThan(2500);
+  });
+});
+
+describe("mailconf check", () => {
+  it("says which MX host matched, asking the DNS server given with --dns-server", async () => {
+    const settings = tempFile("hoster-check.json", JSON.stringify({ providers: [HOSTER] }));
+    const lines: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((...a) => void lines.push(a.join(" ")));
+    try {
+      await program().parseAsync([
+        "node",
+        "mailconf",
+        "check",
+        "jane@customer-legacy.org",
+        "--config",
+        settings,
+        "--dns-server",
+        dns.address,
+        "--db",
+        tempFile("check.db", ""),
+      ]);
+    } finally {
+      log.mockRestore();
+      process.exitCode = undefined;
+    }
+    expect(lines.slice(0, 2)).toEqual([
+      "jane@customer-legacy.org: Hoster Mail (provider hoster.net)",
+      `  settings from ${settings}, matched by MX host mail.hoster-legacy.net`,
+    ]);
   });
 });

@@ -56,7 +56,7 @@ async function readJson(
   if (type !== "application/json" && !/^application\/[\w.+-]+\+json$/.test(type)) {
     return {
       ok: false,
-      response: errors(c, 415, one(["(Content-Type)"], "expected Content-Type: application/json")),
+      response: errors(c, 415, one(["headers", "Content-Type"], "expected Content-Type: application/json")),
     };
   }
   const body = await readBodyCapped(c.req.raw, MAX_ADMIN_BODY_BYTES);
@@ -93,7 +93,7 @@ function paging(
   if (limitText !== undefined && !(/^\d+$/.test(limitText) && +limitText >= 1 && +limitText <= 10_000)) {
     return {
       ok: false,
-      errors: one(["limit"], `expected an integer 1-10000, got ${JSON.stringify(limitText)}`),
+      errors: one(["query", "limit"], `expected an integer 1-10000, got ${JSON.stringify(limitText)}`),
     };
   }
   return { ok: true, after: c.req.query("after"), limit: limitText === undefined ? undefined : +limitText };
@@ -124,9 +124,14 @@ export function adminRoutes(app: Hono, deps: AppDeps): void {
     const admin = deps.admin;
     if (!admin || admin.tokenHashes.length === 0) return c.text("Not found.\n", 404);
     if (!(await verifyBearer(c.req.header("authorization"), admin.tokenHashes))) {
-      return errors(c, 401, one(["(Authorization)"], "expected Authorization: Bearer <admin token>"), {
-        "WWW-Authenticate": 'Bearer realm="mailconf admin"',
-      });
+      return errors(
+        c,
+        401,
+        one(["headers", "Authorization"], "expected Authorization: Bearer <admin token>"),
+        {
+          "WWW-Authenticate": 'Bearer realm="mailconf admin"',
+        },
+      );
     }
     return next();
   });
