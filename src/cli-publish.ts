@@ -21,6 +21,7 @@ import { stringify } from "yaml";
 import { loadIspdb, loadSettingsFile } from "./config-files.ts";
 import { MIN_TOKEN_LENGTH, tokenHashLine } from "./handlers/admin-auth.ts";
 import { loadSettings } from "./node.ts";
+import { normalizeDomain } from "./providers/domain.ts";
 import { formatPath, type Provider } from "./providers/model.ts";
 import { type DomainEntry, type SqlStore, WriteError } from "./providers/sql-store.ts";
 
@@ -226,9 +227,13 @@ export function registerPublishCommands(cmd: Command): void {
     .action(async (names: string[], opts: StoreOptions) => {
       await withStore(opts, async (store) => {
         for (const name of names) {
-          const entry = await store.getDomain(name.trim().toLowerCase().replace(/\.$/, ""));
-          await store.deleteDomain(entry?.domain ?? name);
-          console.log(`removed ${entry?.domain ?? name}`);
+          const domain = normalizeDomain(name, { wildcard: true });
+          if (!domain)
+            throw new WriteError("invalid", [
+              { path: ["domain"], message: `expected a domain name, got ${JSON.stringify(name)}` },
+            ]);
+          await store.deleteDomain(domain);
+          console.log(`removed ${domain}`);
         }
       });
     });
