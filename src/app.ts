@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import { autoconfigRoutes } from "./handlers/autoconfig.ts";
 import { autodiscoverRoutes } from "./handlers/autodiscover.ts";
+import { autodiscoverV2Routes } from "./handlers/autodiscover-v2.ts";
 import type { AppDeps } from "./handlers/context.ts";
 import { mobileconfigRoutes } from "./handlers/mobileconfig.ts";
 
@@ -19,6 +20,7 @@ export function createApp(deps: AppDeps): Hono {
     c.header("X-Content-Type-Options", "nosniff");
   });
   autodiscoverRoutes(app, deps);
+  autodiscoverV2Routes(app, deps);
   autoconfigRoutes(app, deps);
   mobileconfigRoutes(app, deps);
   app.get("/healthz", (c) => c.text("ok\n"));
