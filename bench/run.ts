@@ -183,7 +183,7 @@ async function main(): Promise<number> {
       const text = await sample.text();
       if (sample.status !== attack.status || !text.includes("<ErrorCode>600</ErrorCode>"))
         failures.push(`${attack.label}: answered ${sample.status} without error 600`);
-      await load({ ...options, amount: 200 });
+      await load({ ...options, amount: 500 }); // warm-up: JIT and lazy allocations settle first
       const p99s: number[] = [];
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
         await serverTimings(child); // start a fresh list
