@@ -69,10 +69,25 @@ describe("settings files", () => {
     const typo = problems(
       VALID.replace("displayName: Example Org", "displayName: Example Org\n    displayNmae: x"),
     );
-    expect(typo).toEqual(['settings.yaml:2: providers[0]: unknown field(s) "displayNmae"']);
+    expect(typo).toEqual([
+      'settings.yaml:4: providers[0].displayNmae: unknown field; did you mean "displayName"?',
+    ]);
     const missing = problems(VALID.replace("    displayName: Example Org\n", ""));
     expect(missing).toEqual([
       "settings.yaml:2: providers[0].displayName: expected string, got nothing (the field is required)",
+    ]);
+  });
+
+  it("names the bad entry of an authentication list and unknown placeholders", () => {
+    const text = VALID.replace(
+      "        socketType: STARTTLS\n",
+      '        socketType: STARTTLS\n        username: "%EMAILADRESS%"\n        authentication: [password-cleartext, password]\n',
+    );
+    expect(problems(text)).toEqual([
+      "settings.yaml:18: providers[0].outgoing[0].username: unknown placeholder %EMAILADRESS%: use %EMAILADDRESS%, %EMAILLOCALPART% or %EMAILDOMAIN%",
+      expect.stringMatching(
+        /^settings\.yaml:19: providers\[0\]\.outgoing\[0\]\.authentication\[1\]: expected one of password-cleartext, .*, got "password"$/,
+      ),
     ]);
   });
 

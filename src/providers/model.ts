@@ -77,13 +77,31 @@ const usernameTemplate = z
   })
   .trim()
   .min(1, { error: "expected a user name or placeholder such as %EMAILADDRESS%, got an empty string" })
-  .max(320);
+  .max(320)
+  .refine((v) => unknownPlaceholders(v).length === 0, {
+    error: (i) =>
+      `unknown placeholder ${unknownPlaceholders(String(i.input)).join(", ")}: use %EMAILADDRESS%, %EMAILLOCALPART% or %EMAILDOMAIN%`,
+  });
 
-const authenticationList = z
-  .union([z.enum(AUTHENTICATION_METHODS), z.array(z.enum(AUTHENTICATION_METHODS)).min(1)], {
-    error: (i) => `expected one or more of ${AUTHENTICATION_METHODS.join(", ")}, got ${describe(i.input)}`,
-  })
-  .transform((v) => (Array.isArray(v) ? v : [v]));
+/** `%WORD%` tokens that are not one of the three clientConfig placeholders (reference/autoconfig.md §1.3). */
+function unknownPlaceholders(text: string): string[] {
+  return [...text.matchAll(/%[A-Za-z_]+%/g)]
+    .map((m) => m[0])
+    .filter((p) => !["%EMAILADDRESS%", "%EMAILLOCALPART%", "%EMAILDOMAIN%"].includes(p));
+}
+
+/** One method or a list of them, in order of preference; each entry is checked (and named) on its own. */
+const authenticationList = z.preprocess(
+  (v) => (typeof v === "string" ? [v] : v),
+  z
+    .array(
+      z.enum(AUTHENTICATION_METHODS, {
+        error: (i) => `expected one of ${AUTHENTICATION_METHODS.join(", ")}, got ${describe(i.input)}`,
+      }),
+      { error: (i) => `expected a list of authentication methods, got ${describe(i.input)}` },
+    )
+    .min(1, { error: "expected at least one authentication method" }),
+);
 
 const serverFields = {
   hostname,
@@ -287,15 +305,57 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** Converts zod issues to {@link FieldError}s, prefixing `base` (e.g. `["providers", 2]`). */
 export function fieldErrors(error: z.ZodError, base: (string | number)[] = []): FieldError[] {
-  return error.issues.map((issue) => ({
-    path: [...base, ...(issue.path as (string | number)[])],
-    message: issueMessage(issue),
-  }));
+  return error.issues.flatMap((issue) => {
+    const path = [...base, ...(issue.path as (string | number)[])];
+    // One error per unknown field, at the field itself, so file errors point at the typo's line.
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => ({ path: [...path, key], message: unknownFieldMessage(key) }));
+    }
+    return [{ path, message: issueMessage(issue) }];
+  });
+}
+
+/** Every field name of the settings model, for "did you mean" hints. */
+const FIELD_NAMES = [
+  ...new Set(
+    [
+      SettingsFileSchema,
+      ProviderSchema,
+      IncomingServerSchema,
+      OutgoingServerSchema,
+      DavServerSchema,
+      DocumentationSchema,
+      ProfileOptionsSchema,
+      OAuth2Schema,
+    ].flatMap((schema) => Object.keys(schema.shape)),
+  ),
+];
+
+function unknownFieldMessage(key: string): string {
+  const near = FIELD_NAMES.map((name) => ({ name, d: editDistance(key.toLowerCase(), name.toLowerCase()) }))
+    .filter((c) => c.d <= Math.max(2, Math.floor(c.name.length / 4)))
+    .sort((a, b) => a.d - b.d)[0];
+  return near ? `unknown field; did you mean "${near.name}"?` : "unknown field";
+}
+
+/** Levenshtein distance (small strings only: field names). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (cur[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
 }
 
 function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === "unrecognized_keys")
-    return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
   if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input")) {
     return `expected ${issue.expected}, got ${issue.input === undefined ? "nothing (the field is required)" : describe(issue.input)}`;
   }
