@@ -210,6 +210,8 @@ export function program(): Command {
       for (const file of files) {
         try {
           const settings = await loadSettingsFile(file);
+          // Alias targets must be served: by this file or a built-in provider.
+          (await loadSettings({ configFiles: [file] })).close();
           console.log(`${file}: ok, ${settings.providers.length} provider(s)`);
         } catch (e) {
           if (!(e instanceof ConfigError)) throw e;

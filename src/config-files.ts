@@ -27,6 +27,22 @@ export class ConfigError extends Error {
  * @throws ConfigError with one `file:line: path: rule` line per problem
  */
 export function parseSettingsText(text: string, fileName: string): SettingsFile {
+  return parseSettingsWithLines(text, fileName).settings;
+}
+
+/** A validated settings file and a way back from a field path to its line, for later checks. */
+export interface SettingsFileLines {
+  settings: SettingsFile;
+  /** 1-based line of the deepest node of `path` present in the file. */
+  lineOf(path: (string | number)[]): number;
+}
+
+/**
+ * {@link parseSettingsText}, also returning the line lookup (used to report alias targets that
+ * no source serves, which only the whole store can tell).
+ * @throws ConfigError as parseSettingsText
+ */
+export function parseSettingsWithLines(text: string, fileName: string): SettingsFileLines {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -37,8 +53,15 @@ export function parseSettingsText(text: string, fileName: string): SettingsFile 
       }),
     );
   }
-  const result = parseSettings(doc.toJS({ maxAliasCount: 100 }));
-  if (result.ok) return result.value;
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // The yaml library refuses alias bombs ("Excessive alias count …") while building the value.
+    throw new ConfigError([`${fileName}:1: ${(e as Error).message}; expand the YAML aliases (&/*) by hand`]);
+  }
+  const result = parseSettings(data);
+  if (result.ok) return { settings: result.value, lineOf: (path) => lineOf(doc, lineCounter, path) };
   throw new ConfigError(
     result.errors.map(
       (e: FieldError) =>
@@ -61,6 +84,14 @@ function lineOf(doc: ReturnType<typeof parseDocument>, lc: LineCounter, path: (s
  * @throws ConfigError (file missing or unreadable, syntax error, validation error)
  */
 export async function loadSettingsFile(path: string): Promise<SettingsFile> {
+  return (await readSettingsFile(path)).settings;
+}
+
+/**
+ * {@link loadSettingsFile} with the line lookup of {@link parseSettingsWithLines}.
+ * @throws ConfigError (file missing or unreadable, syntax error, validation error)
+ */
+export async function readSettingsFile(path: string): Promise<SettingsFileLines> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -69,7 +100,7 @@ export async function loadSettingsFile(path: string): Promise<SettingsFile> {
       `${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
     ]);
   }
-  return parseSettingsText(text, path);
+  return parseSettingsWithLines(text, path);
 }
 
 /** Result of loading an ISPDB folder: the providers, and the files skipped with their reasons. */

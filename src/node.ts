@@ -8,10 +8,11 @@ import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
-import { ConfigError, loadIspdb, loadSettingsFile } from "./config-files.ts";
+import { ConfigError, loadIspdb, readSettingsFile } from "./config-files.ts";
 import { parseAdminTokens } from "./handlers/admin-auth.ts";
 import type { AppDeps, ProfileSigner } from "./handlers/context.ts";
 import { BUILTIN_PROVIDERS } from "./providers/builtin.ts";
+import { formatPath } from "./providers/model.ts";
 import { type MxResolver, MxStore, type MxStoreOptions } from "./providers/mx.ts";
 import { SqlStore } from "./providers/sql-store.ts";
 import { LayeredStore, MemoryStore, type SettingsStore } from "./providers/store.ts";
@@ -68,9 +69,13 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
   const report: string[] = [];
   let publicUrl: string | undefined;
   const problems: string[] = [];
+  const aliasChecks: { file: string; alias: string; target: string; line: number }[] = [];
   for (const file of sources.configFiles ?? []) {
     try {
-      const settings = await loadSettingsFile(file);
+      const { settings, lineOf } = await readSettingsFile(file);
+      for (const [alias, target] of Object.entries(settings.aliases)) {
+        aliasChecks.push({ file, alias, target, line: lineOf(["aliases", alias]) });
+      }
       publicUrl ??= settings.publicUrl;
       layers.push(
         new MemoryStore(
@@ -111,6 +116,22 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     store = new LayeredStore([sql, files]);
     const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
     report.unshift(`database: ${database.path}${migrated}`);
+  }
+  // An alias must point at a domain some source serves by name (not at another alias): a typo here
+  // would silently make the alias domain unknown.
+  for (const check of aliasChecks) {
+    const hit = await store.resolve(check.target);
+    if (!hit || hit.via === "alias") {
+      problems.push(
+        `${check.file}:${check.line}: ${formatPath(["aliases", check.alias])}: ${
+          hit ? `${check.target} is itself an alias of ${hit.aliasOf}` : `no settings for ${check.target}`
+        }: point the alias at a domain that is served`,
+      );
+    }
+  }
+  if (problems.length > 0) {
+    database?.close();
+    throw new ConfigError(problems);
   }
   if (sources.mxResolver) {
     store = new MxStore(store, sources.mxResolver, { log: sources.log, ...sources.mxOptions });

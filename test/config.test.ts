@@ -158,3 +158,77 @@ describe("mailconf CLI", () => {
     expect(r.status).toBe(0);
   });
 });
+
+describe("settings files: whole-file rules", () => {
+  const twoProviders = `${VALID}  - id: example.org
+    displayName: Again
+    domains: [example.org, other.example]
+    incoming: [{ type: imap, hostname: imap.other.example, port: 993, socketType: SSL }]
+    outgoing: [{ hostname: smtp.other.example, port: 465, socketType: SSL }]
+`;
+
+  it("refuses a provider id or a domain used twice in one file", () => {
+    expect(problems(twoProviders)).toEqual([
+      'settings.yaml:18: providers[1].id: provider id "example.org" is already used by providers[0]',
+    ]);
+    const sameDomain = twoProviders.replace(
+      "id: example.org\n    displayName: Again",
+      "id: other.example\n    displayName: Again",
+    );
+    expect(problems(sameDomain)).toEqual([
+      'settings.yaml:20: providers[1].domains[0]: example.org is already served by provider "example.org"',
+    ]);
+  });
+
+  it("refuses alias names that are not domains, self-aliases and alias chains", () => {
+    const text = `${VALID}aliases:\n  "not a domain!": example.org\n  self.example: self.example\n  a.example: b.example\n  b.example: example.org\n  example.org: other.example\n`;
+    expect(problems(text)).toEqual([
+      'settings.yaml:19: aliases["not a domain!"]: expected a domain name as the alias, got "not a domain!"',
+      'settings.yaml:20: aliases["self.example"]: a domain cannot be an alias of itself',
+      'settings.yaml:21: aliases["a.example"]: b.example is itself an alias: point a.example at the domain that is served',
+      'settings.yaml:22: aliases["b.example"]: example.org is itself an alias: point b.example at the domain that is served',
+      'settings.yaml:23: aliases["example.org"]: example.org is served by provider "example.org"; it cannot also be an alias',
+    ]);
+  });
+
+  it("refuses YAML alias bombs with the file name, not a stack trace", () => {
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (const [prev, cur] of [
+      ["a", "b"],
+      ["b", "c"],
+      ["c", "d"],
+      ["d", "e"],
+    ]) {
+      levels.push(`${cur}: &${cur} [${Array(10).fill(`*${prev}`).join(", ")}]`);
+    }
+    expect(problems(`${levels.join("\n")}\nproviders: []\n`)[0]).toMatch(
+      /^settings\.yaml:1: Excessive alias count/,
+    );
+  });
+
+  it("says what a wrong type was, not that it was missing", () => {
+    expect(problems(VALID.replace("displayName: Example Org", "displayName: 5"))).toEqual([
+      "settings.yaml:3: providers[0].displayName: expected string, got 5",
+    ]);
+  });
+
+  it("refuses control characters and unpaired surrogates with the field path", () => {
+    const text = VALID.replace("displayName: Example Org", 'displayName: "Example\\u0000Org"');
+    expect(problems(text)).toEqual([
+      "settings.yaml:3: providers[0].displayName: contains the character U+0000, which mail clients cannot show",
+    ]);
+  });
+
+  it("serve refuses an alias whose target no source serves, naming file and line", async () => {
+    const { loadSettings } = await import("../src/node.ts");
+    const file = tempFile(
+      "alias.yaml",
+      `${VALID}aliases:\n  old.example: exampel.org\n  gm.example: gmail.com\n`,
+    );
+    await expect(loadSettings({ configFiles: [file] })).rejects.toMatchObject({
+      problems: [
+        `${file}:19: aliases["old.example"]: no settings for exampel.org: point the alias at a domain that is served`,
+      ],
+    });
+  });
+});

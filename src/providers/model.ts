@@ -246,9 +246,15 @@ export const ProviderSchema = z.strictObject({
   /** Short label (the draft asks for ≤ 20 characters; ISPDB files exceed it); KMail and FairEmail show it. */
   displayShortName: z.string().trim().min(1).max(60).optional(),
   /** Mail domains served; `*.example.com` serves every subdomain. */
-  domains: z.array(domainName({ wildcard: true })).min(1, { error: "expected at least one domain" }),
+  domains: z
+    .array(domainName({ wildcard: true }))
+    .min(1, { error: "expected at least one domain" })
+    .transform(unique),
   /** MX host names (or `*.suffix`) of customer domains this provider hosts (resolution by MX). */
-  mxHosts: z.array(domainName({ wildcard: true })).default([]),
+  mxHosts: z
+    .array(domainName({ wildcard: true }))
+    .default([])
+    .transform(unique),
   /** Incoming servers in order of preference; IMAP first is recommended. */
   incoming: z.array(IncomingServerSchema).min(1, { error: "expected at least one incoming server" }),
   /** Outgoing (SMTP) servers in order of preference. */
@@ -271,11 +277,74 @@ export const ProviderSchema = z.strictObject({
  * `{ publicUrl?, providers: Provider[], aliases?: { "<alias domain>": "<domain>" } }`.
  * `aliases` maps a mail domain to another one that is served (Autodiscover answers redirectAddr).
  */
-export const SettingsFileSchema = z.strictObject({
-  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
-  providers: z.array(ProviderSchema).default([]),
-  aliases: z.record(z.string(), domainName()).default({}),
-});
+export const SettingsFileSchema = z
+  .strictObject({
+    publicUrl: z
+      .url({
+        protocol: /^https?$/,
+        error: (i) =>
+          `expected an http(s) URL such as https://autoconfig.example.org, got ${describe(i.input)}`,
+      })
+      .optional(),
+    providers: z.array(ProviderSchema).default([]),
+    aliases: z.record(z.string(), domainName()).default({}),
+  })
+  .superRefine((file, ctx) => {
+    // Within one file: provider ids and domains are unique, alias names are domains, never their own target.
+    const ids = new Map<string, number>();
+    const domains = new Map<string, string>();
+    file.providers.forEach((provider, i) => {
+      const first = ids.get(provider.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["providers", i, "id"],
+          message: `provider id "${provider.id}" is already used by providers[${first}]`,
+        });
+      } else ids.set(provider.id, i);
+      provider.domains.forEach((domain, k) => {
+        const owner = domains.get(domain);
+        if (owner !== undefined && owner !== provider.id) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["providers", i, "domains", k],
+            message: `${domain} is already served by provider "${owner}"`,
+          });
+        } else domains.set(domain, provider.id);
+      });
+    });
+    for (const [alias, target] of Object.entries(file.aliases)) {
+      const name = normalizeDomain(alias);
+      if (name === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["aliases", alias],
+          message: `expected a domain name as the alias, got ${describe(alias)}`,
+        });
+      } else if (name === target) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["aliases", alias],
+          message: "a domain cannot be an alias of itself",
+        });
+      } else if (domains.has(name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["aliases", alias],
+          message: `${name} is served by provider "${domains.get(name)}"; it cannot also be an alias`,
+        });
+      } else if (
+        file.aliases[target] !== undefined ||
+        Object.keys(file.aliases).some((a) => normalizeDomain(a) === target)
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["aliases", alias],
+          message: `${target} is itself an alias: point ${name} at the domain that is served`,
+        });
+      }
+    }
+  });
 
 export type IncomingServer = z.output<typeof IncomingServerSchema>;
 export type OutgoingServer = z.output<typeof OutgoingServerSchema>;
@@ -362,6 +431,11 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
+/** The list without repeats, first occurrence kept (domains are compared after normalisation). */
+function unique<T>(list: T[]): T[] {
+  return [...new Set(list)];
+}
+
 /** A short, safe rendering of a bad value for error messages. */
 export function describe(value: unknown): string {
   if (value === undefined) return "nothing (the field is required)";
@@ -377,12 +451,54 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldEr
 
 /** Validates a parsed settings document (the output of a YAML/JSON parser). Never throws. */
 export function parseSettings(data: unknown): Validated<SettingsFile> {
-  const result = SettingsFileSchema.safeParse(data ?? {});
-  return result.success ? { ok: true, value: result.data } : { ok: false, errors: fieldErrors(result.error) };
+  return validate(SettingsFileSchema, data ?? {});
 }
 
 /** Validates one provider (admin API body, ISPDB import). Never throws. */
 export function parseProvider(data: unknown): Validated<Provider> {
-  const result = ProviderSchema.safeParse(data);
-  return result.success ? { ok: true, value: result.data } : { ok: false, errors: fieldErrors(result.error) };
+  return validate(ProviderSchema, data);
+}
+
+function validate<S extends z.ZodType>(schema: S, data: unknown): Validated<z.output<S>> {
+  const characters = characterErrors(data);
+  const result = schema.safeParse(data, { reportInput: true });
+  if (result.success && characters.length === 0) return { ok: true, value: result.data };
+  return { ok: false, errors: [...characters, ...(result.success ? [] : fieldErrors(result.error))] };
+}
+
+/**
+ * Characters no mail client can show and XML 1.0 cannot carry: C0 controls other than tab, line
+ * feed and carriage return, DEL, U+FFFE/U+FFFF and unpaired surrogates.
+ */
+const UNUSABLE_CHARACTER =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
+
+/** Every string (and object key) in `data` holding an {@link UNUSABLE_CHARACTER}, with its path. */
+function characterErrors(
+  data: unknown,
+  path: (string | number)[] = [],
+  out: FieldError[] = [],
+): FieldError[] {
+  if (out.length >= 20) return out;
+  const bad = (text: string) => {
+    const m = UNUSABLE_CHARACTER.exec(text);
+    return m ? `U+${(m[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}` : undefined;
+  };
+  if (typeof data === "string") {
+    const found = bad(data);
+    if (found) out.push({ path, message: `contains the character ${found}, which mail clients cannot show` });
+  } else if (Array.isArray(data)) {
+    data.forEach((v, i) => {
+      characterErrors(v, [...path, i], out);
+    });
+  } else if (data && typeof data === "object") {
+    for (const [key, value] of Object.entries(data)) {
+      const found = bad(key);
+      if (found)
+        out.push({ path: [...path, key], message: `the field name contains the character ${found}` });
+      else characterErrors(value, [...path, key], out);
+    }
+  }
+  return out;
 }
