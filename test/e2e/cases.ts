@@ -1,0 +1,460 @@
+/**
+ * The shared end-to-end cases: what real clients send, and what they must get back. The same
+ * cases run against the Node server (test/e2e-node.test.ts), inside workerd
+ * (test/workers/e2e.test.ts, where every answer must also equal the Node server's byte for byte)
+ * and against `wrangler dev` (test/worker-dev.test.ts).
+ *
+ * Inputs are real files: the Autodiscover corpus of ../shared/corpus/autodiscover (every request
+ * fixture there must be classified below) and the golden answers of test/golden. They reach
+ * workerd, which has no file system, through vitest's provide/inject (test/e2e/files.ts).
+ * Web APIs only.
+ */
+import { expect } from "vitest";
+import { type E2EAnswer, type E2ERequest, text } from "./http.ts";
+
+/** Files the cases need: name → bytes. */
+export interface E2EFiles {
+  /** ../shared/corpus/autodiscover/* */
+  autodiscover: Record<string, Uint8Array>;
+  /** test/golden/** (e.g. `autoconfig/user@gmail.com.xml`) */
+  golden: Record<string, Uint8Array>;
+}
+
+/** Checks only Node can run (the validators of ../shared/tools are Python and xmllint). */
+export interface E2EValidators {
+  /** ../shared/tools/check-autoconfig-clients.py must accept the clientConfig. */
+  autoconfig?(xml: string): void;
+  /** ../shared/tools/validate-mobileconfig.py must accept the profile. */
+  mobileconfig?(profile: Uint8Array): void;
+}
+
+/**
+ * A field that legitimately differs between two runs and is normalised before answers are
+ * compared: `autodiscover-error-time` = the `Time` attribute of an Autodiscover `Error` (the
+ * time of day it was sent, MS-OXDSCLI §2.2.4.1.1.1; src/templates/autodiscover.ts).
+ */
+export type Volatile = "autodiscover-error-time";
+
+/** One exchange (or a few related ones) and its checks. */
+export interface E2ECase {
+  /** Stable key: the Node answers recorded for workerd are looked up by it. */
+  id: string;
+  group: "autoconfig" | "autodiscover" | "profile" | "app";
+  title: string;
+  requests: E2ERequest[];
+  volatile?: Volatile;
+  /** Assertions on the answers (one per request, same order). */
+  check(answers: E2EAnswer[], validators: E2EValidators): void;
+}
+
+/** The Host header every request carries unless a case sets one: an IP address names no mail domain. */
+export const DEFAULT_HOST = "127.0.0.1";
+
+/** A request with an explicit Host header (the Node server and the Worker then see the same one). */
+export function withHost(request: Partial<E2ERequest> & { path: string }): E2ERequest {
+  const headers = { Host: DEFAULT_HOST, ...request.headers };
+  return { method: "GET", ...request, headers };
+}
+
+const get = (path: string, headers: Record<string, string> = {}) => withHost({ path, headers });
+const post = (path: string, body: Uint8Array | string, headers: Record<string, string> = {}) =>
+  withHost({
+    method: "POST",
+    path,
+    headers: { "Content-Type": "text/xml", ...headers },
+    body: typeof body === "string" ? new TextEncoder().encode(body) : body,
+  });
+
+const AUTODISCOVER = "/autodiscover/autodiscover.xml";
+const XML_TYPE = "application/xml; charset=utf-8";
+const AUTODISCOVER_TYPE = "text/xml; charset=utf-8";
+const PROFILE_TYPE = "application/x-apple-aspen-config";
+
+/** The four reference accounts of test/golden (built-in providers). */
+export const GOLDEN_ADDRESSES = ["user@gmail.com", "user@outlook.com", "user@icloud.com", "user@example.com"];
+
+/** An Outlook POX request for `address` (the shape of request-outlook.xml). */
+export function outlookRequest(address: string): string {
+  return [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    '<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">',
+    "  <Request>",
+    `    <EMailAddress>${address}</EMailAddress>`,
+    "    <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>",
+    "  </Request>",
+    "</Autodiscover>",
+    "",
+  ].join("\n");
+}
+
+/** Replays a raw HTTP request file (request line, headers, no body) such as request-get-no-body.txt. */
+export function parseRawRequest(raw: Uint8Array): E2ERequest {
+  const [requestLine = "", ...headerLines] = new TextDecoder().decode(raw).split(/\r?\n/);
+  const [method = "GET", path = "/"] = requestLine.split(" ");
+  const headers: Record<string, string> = {};
+  for (const line of headerLines) {
+    const colon = line.indexOf(":");
+    if (colon > 0) headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return withHost({ method, path, headers });
+}
+
+function expectAutodiscoverError(answer: E2EAnswer, code: 500 | 600 | 601, mobilesync = false): void {
+  expect(answer.status).toBe(200);
+  expect(answer.headers["content-type"]).toBe(AUTODISCOVER_TYPE);
+  const body = text(answer);
+  expect(body).toContain(`<ErrorCode>${code}</ErrorCode>`);
+  expect(body).toMatch(/<Error Time="\d\d:\d\d:\d\d\.\d{3}" Id="\d+">/);
+  const mobilesyncNs =
+    '<Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006">';
+  if (mobilesync) expect(body).toContain(mobilesyncNs);
+  else expect(body).not.toContain(mobilesyncNs);
+}
+
+/** Outlook settings for jane.doe@example.com (built-in example.com: IMAP 993 SSL, SMTP 587 STARTTLS). */
+function expectJaneSettings(answer: E2EAnswer): void {
+  expect(answer.status).toBe(200);
+  expect(answer.headers["content-type"]).toBe(AUTODISCOVER_TYPE);
+  const body = text(answer);
+  expect(body).toContain("<AutoDiscoverSMTPAddress>jane.doe@example.com</AutoDiscoverSMTPAddress>");
+  expect(body).toMatch(
+    /<Type>IMAP<\/Type>[\s\S]*?<Port>993<\/Port>[\s\S]*?<SSL>on<\/SSL>\s*<Encryption>SSL<\/Encryption>/,
+  );
+  expect(body).toMatch(/<Port>587<\/Port>[\s\S]*?<SSL>on<\/SSL>\s*<Encryption>TLS<\/Encryption>/);
+  expect(body).toContain("<LoginName>jane.doe@example.com</LoginName>");
+}
+
+/** How a corpus fixture must be answered; error documents carry the volatile `Time`. */
+interface CorpusExpectation {
+  volatile?: Volatile;
+  check(answer: E2EAnswer): void;
+}
+
+const settingsForJane = (extra?: (a: E2EAnswer) => void): CorpusExpectation => ({
+  check(a) {
+    expectJaneSettings(a);
+    extra?.(a);
+  },
+});
+
+const autodiscoverError = (
+  code: 500 | 600 | 601,
+  opts: { mobilesync?: boolean; extra?: (a: E2EAnswer) => void } = {},
+): CorpusExpectation => ({
+  volatile: "autodiscover-error-time",
+  check(a) {
+    expectAutodiscoverError(a, code, opts.mobilesync);
+    opts.extra?.(a);
+  },
+});
+
+/**
+ * What each request fixture of ../shared/corpus/autodiscover must get (its README, section
+ * "Expected server behaviour", and the decisions of reference/autodiscover.md §7).
+ * A fixture missing here fails the suite, so a new corpus file forces a decision.
+ */
+const CORPUS_EXPECTATIONS: Record<string, CorpusExpectation> = {
+  "request-outlook.xml": settingsForJane(),
+  "request-outlook-utf8-bom.xml": settingsForJane(),
+  "request-outlook-utf16le-bom.xml": settingsForJane(),
+  "request-https-namespace-typo.xml": settingsForJane((a) =>
+    expect(text(a)).not.toContain("https://schemas.microsoft.com"),
+  ),
+  "request-legacydn-and-email.xml": settingsForJane(),
+  "request-no-namespace.xml": settingsForJane(),
+  "request-mobilesync.xml": autodiscoverError(601, { mobilesync: true }),
+  "request-unknown-schema.xml": autodiscoverError(601),
+  "request-two-requests.xml": autodiscoverError(600),
+  "request-empty.xml": autodiscoverError(600),
+  "request-get-no-body.txt": autodiscoverError(600),
+  "request-xml-injection.xml": autodiscoverError(600, {
+    extra: (a) => expect(text(a)).not.toContain("<Server>evil.example</Server>"),
+  }),
+  "attack-xxe-file.xml": autodiscoverError(600, { extra: (a) => expect(text(a)).not.toContain("root:") }),
+  "attack-xxe-parameter-entity.xml": autodiscoverError(600),
+  "attack-billion-laughs.xml": autodiscoverError(600, { extra: (a) => expect(text(a)).not.toContain("lol") }),
+};
+
+/** Request fixtures of the corpus (responses and JSON are answers, not requests). */
+export function isRequestFixture(name: string): boolean {
+  return /^(request|attack)-/.test(name);
+}
+
+function golden(files: E2EFiles, name: string): Uint8Array {
+  const bytes = files.golden[name];
+  if (!bytes) throw new Error(`golden file test/golden/${name} is missing`);
+  return bytes;
+}
+
+/** The PayloadIdentifier of a profile. */
+function payloadIdentifier(profile: string): string | undefined {
+  return /<key>PayloadIdentifier<\/key>\s*<string>([^<]+)/.exec(profile)?.[1];
+}
+
+/** Every case, in a stable order. */
+export function e2eCases(files: E2EFiles): E2ECase[] {
+  const cases: E2ECase[] = [];
+
+  // --- Thunderbird and other autoconfig clients (reference/autoconfig.md §2, §6)
+  cases.push(
+    {
+      id: "autoconfig-thunderbird-url",
+      group: "autoconfig",
+      title: "Thunderbird's URL with a percent-encoded address",
+      requests: [get("/mail/config-v1.1.xml?emailaddress=first.last%2Btag%40example.com")],
+      check([a], v) {
+        expect(a?.status).toBe(200);
+        expect(a?.headers["content-type"]).toBe(XML_TYPE);
+        expect(a?.headers["access-control-allow-origin"]).toBe("*");
+        const body = text(a as E2EAnswer);
+        expect(body).toContain('<emailProvider id="example.com">');
+        expect(body).toContain("<hostname>mail.example.com</hostname>");
+        v.autoconfig?.(body);
+      },
+    },
+    {
+      id: "autoconfig-host-name",
+      group: "autoconfig",
+      title: "without emailaddress, the domain comes from the Host name (Thunderbird for Android)",
+      requests: [
+        get("/.well-known/autoconfig/mail/config-v1.1.xml", { Host: "icloud.com" }),
+        get("/mail/config-v1.1.xml", { Host: "autoconfig.gmail.com:443" }),
+        get("/mail/config-v1.1.xml", { Host: "127.0.0.1" }),
+        get("/.well-known/mail-v1.xml", { Host: "example.com" }),
+      ],
+      check([icloud, gmail, ip, gnome]) {
+        expect(icloud?.status).toBe(200);
+        expect(text(icloud as E2EAnswer)).toContain("<hostname>imap.mail.me.com</hostname>");
+        expect(text(gmail as E2EAnswer)).toMatch(/^<\?xml[\s\S]*<domain>gmail.com<\/domain>/);
+        expect(ip?.status).toBe(404);
+        expect(ip?.headers["content-type"]).toMatch(/^text\/plain/);
+        expect(gnome?.status).toBe(200);
+        expect(text(gnome as E2EAnswer)).toContain('<emailProvider id="example.com">');
+      },
+    },
+    {
+      id: "autoconfig-ispdb-path",
+      group: "autoconfig",
+      title: "the ISPDB-style path /v1.1/<domain>, and HEAD",
+      requests: [get("/v1.1/hotmail.de"), withHost({ method: "HEAD", path: "/v1.1/gmail.com" })],
+      check([hotmail, head]) {
+        expect(hotmail?.status).toBe(200);
+        expect(text(hotmail as E2EAnswer)).toContain("<hostname>outlook.office365.com</hostname>");
+        expect(head?.status).toBe(200);
+        expect(head?.headers["content-type"]).toBe(XML_TYPE);
+        expect(head?.body.byteLength).toBe(0);
+      },
+    },
+    {
+      id: "autoconfig-errors",
+      group: "autoconfig",
+      title: "404 with short plain text for an unknown domain, 400 for a broken address",
+      requests: [
+        get("/mail/config-v1.1.xml?emailaddress=a%40unknown-domain.test"),
+        get("/mail/config-v1.1.xml?emailaddress=%3Cscript%3E"),
+        get("/v1.1/not_a_domain!"),
+      ],
+      check([unknown, bad, badPath]) {
+        expect(unknown?.status).toBe(404);
+        expect(unknown?.headers["content-type"]).toMatch(/^text\/plain/);
+        expect(text(unknown as E2EAnswer)).toBe("No settings for unknown-domain.test.\n");
+        expect(bad?.status).toBe(400);
+        expect(text(bad as E2EAnswer)).not.toContain("<script>");
+        expect(badPath?.status).toBe(400);
+      },
+    },
+    {
+      id: "autoconfig-settings-file",
+      group: "autoconfig",
+      title: "a domain of the bundled settings file (examples/settings.yaml) and its alias",
+      requests: [
+        get("/mail/config-v1.1.xml?emailaddress=jane%40example.org"),
+        get("/mail/config-v1.1.xml?emailaddress=jane%40example-old.org"),
+      ],
+      check([org, alias], v) {
+        expect(org?.status).toBe(200);
+        const body = text(org as E2EAnswer);
+        expect(body).toContain('<emailProvider id="example.org">');
+        expect(body).toContain("<hostname>imap.example.org</hostname>");
+        expect(body).toContain("<displayName>Example Org Mail</displayName>");
+        v.autoconfig?.(body);
+        expect(alias?.status).toBe(200);
+        expect(text(alias as E2EAnswer)).toContain("<hostname>smtp.example.org</hostname>");
+      },
+    },
+  );
+  for (const address of GOLDEN_ADDRESSES) {
+    cases.push({
+      id: `autoconfig-golden-${address}`,
+      group: "autoconfig",
+      title: `${address}: the answer is test/golden/autoconfig/${address}.xml`,
+      requests: [get(`/mail/config-v1.1.xml?emailaddress=${encodeURIComponent(address)}`)],
+      check([a]) {
+        expect(a?.status).toBe(200);
+        expect(text(a as E2EAnswer)).toBe(
+          new TextDecoder().decode(golden(files, `autoconfig/${address}.xml`)),
+        );
+      },
+    });
+  }
+
+  // --- Outlook Autodiscover POX (reference/autodiscover.md §0, §7)
+  const outlook = files.autodiscover["request-outlook.xml"];
+  if (!outlook) throw new Error("corpus fixture request-outlook.xml is missing");
+  for (const path of [AUTODISCOVER, "/Autodiscover/Autodiscover.xml", "/AutoDiscover/AutoDiscover.xml"]) {
+    cases.push({
+      id: `autodiscover-path-${path}`,
+      group: "autodiscover",
+      title: `POST ${path} with Outlook's request body`,
+      requests: [post(path, outlook)],
+      check([a]) {
+        expectJaneSettings(a as E2EAnswer);
+      },
+    });
+  }
+  for (const name of Object.keys(files.autodiscover).filter(isRequestFixture).sort()) {
+    const bytes = files.autodiscover[name] as Uint8Array;
+    const expectation = CORPUS_EXPECTATIONS[name];
+    const request = name.endsWith(".txt") ? parseRawRequest(bytes) : post(AUTODISCOVER, bytes);
+    cases.push({
+      id: `autodiscover-corpus-${name}`,
+      group: "autodiscover",
+      title: `corpus ${name}`,
+      requests: [request],
+      volatile: expectation?.volatile,
+      check([a]) {
+        if (!expectation)
+          throw new Error(`corpus fixture ${name} has no expected behaviour in test/e2e/cases.ts`);
+        expectation.check(a as E2EAnswer);
+      },
+    });
+  }
+  cases.push(
+    {
+      id: "autodiscover-get",
+      group: "autodiscover",
+      title: "GET answers HTTP 200 with error 600",
+      requests: [get(AUTODISCOVER)],
+      volatile: "autodiscover-error-time",
+      check([a]) {
+        expectAutodiscoverError(a as E2EAnswer, 600);
+      },
+    },
+    {
+      id: "autodiscover-unknown-domain",
+      group: "autodiscover",
+      title: "error 500 for an unknown domain",
+      requests: [post(AUTODISCOVER, outlookRequest("jane@unknown-domain.test"))],
+      volatile: "autodiscover-error-time",
+      check([a]) {
+        expectAutodiscoverError(a as E2EAnswer, 500);
+      },
+    },
+    {
+      id: "autodiscover-alias",
+      group: "autodiscover",
+      title: "an alias domain of the settings file answers redirectAddr to its target",
+      requests: [post(AUTODISCOVER, outlookRequest("jane@example-old.org"))],
+      check([a]) {
+        expect(a?.status).toBe(200);
+        const body = text(a as E2EAnswer);
+        expect(body).toContain("<Action>redirectAddr</Action>");
+        expect(body).toContain("<RedirectAddr>jane@example.org</RedirectAddr>");
+      },
+    },
+    {
+      id: "autodiscover-too-large",
+      group: "autodiscover",
+      title: "a body over 16 KiB is refused with 413",
+      requests: [post(AUTODISCOVER, `${outlookRequest("jane@example.com")}${" ".repeat(17 * 1024)}`)],
+      check([a]) {
+        expect(a?.status).toBe(413);
+      },
+    },
+  );
+  for (const address of GOLDEN_ADDRESSES) {
+    cases.push({
+      id: `autodiscover-golden-${address}`,
+      group: "autodiscover",
+      title: `${address}: the answer is test/golden/autodiscover/${address}.xml`,
+      requests: [post(AUTODISCOVER, outlookRequest(address))],
+      check([a]) {
+        expect(a?.status).toBe(200);
+        expect(text(a as E2EAnswer)).toBe(
+          new TextDecoder().decode(golden(files, `autodiscover/${address}.xml`)),
+        );
+      },
+    });
+  }
+
+  // --- Apple profiles (reference/mobileconfig.md §8)
+  cases.push(
+    {
+      id: "profile-download",
+      group: "profile",
+      title: "a plain GET downloads a valid, stable, per-account profile",
+      requests: [
+        get("/mobileconfig?email=jane.doe%40example.com"),
+        get("/email.mobileconfig?email=jane.doe@example.com"),
+        get("/mobileconfig?email=john@example.com"),
+      ],
+      check([first, second, other], v) {
+        expect(first?.status).toBe(200);
+        expect(first?.headers["content-type"]).toBe(PROFILE_TYPE);
+        expect(first?.headers["content-disposition"]).toBe(
+          'attachment; filename="jane.doe-at-example.com.mobileconfig"',
+        );
+        expect(first?.headers["cache-control"]).toBe("no-store");
+        expect(second?.body).toEqual(first?.body);
+        const id = payloadIdentifier(text(first as E2EAnswer));
+        expect(id).toMatch(/^com\.example\.mailconf\./);
+        expect(payloadIdentifier(text(other as E2EAnswer))).not.toBe(id);
+        v.mobileconfig?.((first as E2EAnswer).body);
+      },
+    },
+    {
+      id: "profile-errors",
+      group: "profile",
+      title: "400 for a missing or malformed address, 404 for an unknown domain",
+      requests: [
+        get("/mobileconfig"),
+        get("/mobileconfig?email=nope"),
+        get("/mobileconfig?email=a@unknown-domain.test"),
+      ],
+      check([missing, malformed, unknown]) {
+        expect(missing?.status).toBe(400);
+        expect(malformed?.status).toBe(400);
+        expect(unknown?.status).toBe(404);
+        expect(unknown?.headers["content-type"]).toMatch(/^text\/plain/);
+      },
+    },
+  );
+  for (const address of GOLDEN_ADDRESSES) {
+    cases.push({
+      id: `profile-golden-${address}`,
+      group: "profile",
+      title: `${address}: the profile is test/golden/mobileconfig/${address}.mobileconfig`,
+      requests: [get(`/mobileconfig?email=${encodeURIComponent(address)}`)],
+      check([a]) {
+        expect(a?.status).toBe(200);
+        expect(a?.body).toEqual(golden(files, `mobileconfig/${address}.mobileconfig`));
+      },
+    });
+  }
+
+  // --- The app around the endpoints
+  cases.push({
+    id: "app-health-and-not-found",
+    group: "app",
+    title: "/healthz, a plain-text 404 for other paths, nosniff everywhere",
+    requests: [get("/healthz"), get("/no/such/path")],
+    check([health, missing]) {
+      expect(health?.status).toBe(200);
+      expect(text(health as E2EAnswer)).toBe("ok\n");
+      expect(missing?.status).toBe(404);
+      expect(text(missing as E2EAnswer)).toBe("Not found.\n");
+      for (const a of [health, missing]) expect(a?.headers["x-content-type-options"]).toBe("nosniff");
+    },
+  });
+  return cases;
+}

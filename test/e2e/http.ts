@@ -1,0 +1,86 @@
+/**
+ * The shape of one end-to-end exchange, the same on every runtime: the Node server over HTTP,
+ * the Worker inside workerd (`exports.default.fetch`) and `wrangler dev` over HTTP.
+ * Web APIs only: imported by tests that run inside workerd.
+ */
+
+/** A request as a client sends it. `headers.Host` is always sent explicitly (see {@link withHost}). */
+export interface E2ERequest {
+  method: string;
+  /** Path and query, e.g. `/mail/config-v1.1.xml?emailaddress=a%40example.com`. */
+  path: string;
+  headers: Record<string, string>;
+  body?: Uint8Array;
+}
+
+/** What came back: status, headers (lower-case names, transport headers removed) and the exact body bytes. */
+export interface E2EAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+/** Sends one request to the server under test. */
+export type E2ETarget = (request: E2ERequest) => Promise<E2EAnswer>;
+
+/**
+ * Headers added by the transport, not by the app: `@hono/node-server` and `wrangler dev` set them,
+ * a Response handed back by `exports.default.fetch` has none. The body is compared byte for byte,
+ * so dropping Content-Length loses nothing.
+ */
+export const TRANSPORT_HEADERS = new Set([
+  "connection",
+  "content-length",
+  "date",
+  "keep-alive",
+  "transfer-encoding",
+]);
+
+/** Keeps the app's headers (lower-case names), drops {@link TRANSPORT_HEADERS}. */
+export function appHeaders(entries: Iterable<[string, string]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of entries) {
+    const key = name.toLowerCase();
+    if (!TRANSPORT_HEADERS.has(key)) out[key] = value;
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** Reads a fetch Response into an {@link E2EAnswer}. */
+export async function answerFromResponse(res: Response): Promise<E2EAnswer> {
+  return {
+    status: res.status,
+    headers: appHeaders(res.headers),
+    body: new Uint8Array(await res.arrayBuffer()),
+  };
+}
+
+/** The body as UTF-8 text. */
+export function text(answer: E2EAnswer): string {
+  return new TextDecoder().decode(answer.body);
+}
+
+/** Bytes → base64 (for vitest `provide`, which carries JSON-like values only). */
+export function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return btoa(binary);
+}
+
+/** base64 → bytes. */
+export function fromBase64(value: string): Uint8Array {
+  const binary = atob(value);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/** An answer as carried by `provide`/`inject`: the body in base64. */
+export interface EncodedAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export const encodeAnswer = (a: E2EAnswer): EncodedAnswer => ({ ...a, body: toBase64(a.body) });
+export const decodeAnswer = (a: EncodedAnswer): E2EAnswer => ({ ...a, body: fromBase64(a.body) });

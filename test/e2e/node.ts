@@ -1,0 +1,71 @@
+/**
+ * Node side of the shared end-to-end suite: reading its input files from disk, an HTTP target
+ * (node:http, so the Host header can be set), and the Node server started with the same settings
+ * files as the Worker bundle.
+ */
+
+import { readdirSync, readFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { join, relative } from "node:path";
+import { BUNDLED_SETTINGS } from "../../src/generated/bundled-settings.ts";
+import type { RunningServer } from "../../src/node.ts";
+import { startTestServer } from "../helpers/server.ts";
+import { AUTODISCOVER_DIR, REPO_ROOT } from "../helpers/shared.ts";
+import type { E2EFiles } from "./cases.ts";
+import { appHeaders, type E2EAnswer, type E2ETarget } from "./http.ts";
+
+function readTree(dir: string, root = dir): Record<string, Uint8Array> {
+  const out: Record<string, Uint8Array> = {};
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) Object.assign(out, readTree(path, root));
+    else out[relative(root, path)] = new Uint8Array(readFileSync(path));
+  }
+  return out;
+}
+
+/** The Autodiscover corpus and the golden files. */
+export function readE2EFiles(): E2EFiles {
+  return { autodiscover: readTree(AUTODISCOVER_DIR), golden: readTree(join(REPO_ROOT, "test/golden")) };
+}
+
+/** The public URL both runtimes are configured with in tests. */
+export const TEST_PUBLIC_URL = "https://autoconfig.test.example";
+
+/** The real Node server on 127.0.0.1 with the settings files the Worker bundles (wrangler.toml). */
+export function startE2EServer(): Promise<RunningServer> {
+  return startTestServer({
+    configFiles: BUNDLED_SETTINGS.map((f) => f.source),
+    publicUrl: TEST_PUBLIC_URL,
+  });
+}
+
+/** Sends cases over HTTP to `baseUrl` with node:http (5-second bound per request). */
+export function httpTarget(baseUrl: string): E2ETarget {
+  return (req) =>
+    new Promise<E2EAnswer>((resolve, reject) => {
+      const r = httpRequest(
+        new URL(req.path, baseUrl),
+        { method: req.method, headers: req.headers, timeout: 5000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            const headers: [string, string][] = [];
+            for (let i = 0; i < res.rawHeaders.length; i += 2) {
+              headers.push([res.rawHeaders[i] as string, res.rawHeaders[i + 1] as string]);
+            }
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: appHeaders(headers),
+              body: new Uint8Array(Buffer.concat(chunks)),
+            });
+          });
+          res.on("error", reject);
+        },
+      );
+      r.on("timeout", () => r.destroy(new Error(`timeout: ${req.method} ${req.path}`)));
+      r.on("error", reject);
+      r.end(req.body);
+    });
+}
