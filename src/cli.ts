@@ -3,6 +3,7 @@
  * `npm run cli -- <command>`.
  *
  *   mailconf serve [--port 8080] [--host 127.0.0.1] [--config FILE]… [--ispdb DIR] [--public-url URL]
+ *                  [--sign-cert PEM --sign-key PEM [--sign-chain PEM]]
  *   mailconf check <address> [--config FILE]… [--ispdb DIR]
  *   mailconf validate <settings file>…
  *
@@ -11,7 +12,8 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { checkAddress } from "./check.ts";
 import { ConfigError, loadSettingsFile } from "./config-files.ts";
-import { loadSettings, startServer } from "./node.ts";
+import { loadProfileSigner, loadSettings, signingReport, startServer } from "./node.ts";
+import { SigningConfigError } from "./signing/signer.ts";
 
 function parsePort(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535)
@@ -54,9 +56,39 @@ export function program(): Command {
         .env("MAILCONF_PUBLIC_URL")
         .argParser(parseUrl),
     )
+    .addOption(
+      new Option("--sign-cert <pem>", "sign Apple profiles with this certificate (file or PEM text)").env(
+        "MAILCONF_SIGN_CERT",
+      ),
+    )
+    .addOption(
+      new Option("--sign-key <pem>", "its private key, unencrypted PKCS#8 (file or PEM text)").env(
+        "MAILCONF_SIGN_KEY",
+      ),
+    )
+    .addOption(
+      new Option("--sign-chain <pem>", "intermediate certificates (file or PEM text)").env(
+        "MAILCONF_SIGN_CHAIN",
+      ),
+    )
     .action(
-      async (opts: { port: number; host: string; config: string[]; ispdb?: string; publicUrl?: string }) => {
+      async (opts: {
+        port: number;
+        host: string;
+        config: string[];
+        ispdb?: string;
+        publicUrl?: string;
+        signCert?: string;
+        signKey?: string;
+        signChain?: string;
+      }) => {
+        const signer = await loadProfileSigner({
+          cert: opts.signCert,
+          key: opts.signKey,
+          chain: opts.signChain,
+        });
         const server = await startServer({
+          signProfile: signer?.sign,
           port: opts.port,
           host: opts.host,
           configFiles: opts.config,
@@ -65,7 +97,7 @@ export function program(): Command {
           log: (m) => console.error(m),
         });
         for (const line of server.report) console.log(line);
-        console.log("Apple profiles are unsigned (no signing certificate configured).");
+        for (const line of signingReport(signer)) console.log(line);
         console.log(`mailconf listening on ${server.url} (public URL ${server.publicUrl})`);
         console.log(
           `  Thunderbird autoconfig  ${server.url}/mail/config-v1.1.xml?emailaddress=user@example.com`,
@@ -125,6 +157,10 @@ export async function main(argv = process.argv): Promise<void> {
     if (e instanceof ConfigError) {
       console.error("mailconf: invalid configuration, not starting:");
       for (const p of e.problems) console.error(`  ${p}`);
+      process.exit(2);
+    }
+    if (e instanceof SigningConfigError) {
+      console.error(`mailconf: cannot sign Apple profiles, not starting: ${e.message}`);
       process.exit(2);
     }
     const err = e as NodeJS.ErrnoException;

@@ -3,6 +3,7 @@
  * folder, and serves the app with @hono/node-server. Used by `mailconf serve` and by the
  * end-to-end tests (which start it on 127.0.0.1 with port 0).
  */
+import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
@@ -10,6 +11,11 @@ import { ConfigError, loadIspdb, loadSettingsFile } from "./config-files.ts";
 import type { ProfileSigner } from "./handlers/context.ts";
 import { BUILTIN_PROVIDERS } from "./providers/builtin.ts";
 import { LayeredStore, MemoryStore, type SettingsStore } from "./providers/store.ts";
+import {
+  type ProfileSigner as CmsSigner,
+  createProfileSigner,
+  SigningConfigError,
+} from "./signing/signer.ts";
 
 /** What `mailconf serve` and `mailconf check` read settings from. */
 export interface SettingsSources {
@@ -128,4 +134,67 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       }),
   };
+}
+
+/**
+ * Where the profile-signing certificate, key and intermediates come from (`mailconf serve
+ * --sign-cert/--sign-key/--sign-chain`, env MAILCONF_SIGN_CERT/KEY/CHAIN): each either a file
+ * path or the PEM text itself (what a container secret or a Workers secret holds).
+ */
+export interface SigningSources {
+  cert?: string;
+  key?: string;
+  chain?: string;
+}
+
+/**
+ * Reads and validates the signing material (see {@link createProfileSigner}).
+ * @returns the signer, or `undefined` when nothing is configured (profiles are served unsigned)
+ * @throws SigningConfigError for a missing half (a certificate without its key), an unreadable
+ *   file, or anything createProfileSigner rejects (key/certificate mismatch, expiry, key format)
+ */
+export async function loadProfileSigner(
+  sources: SigningSources,
+  now?: () => Date,
+): Promise<CmsSigner | undefined> {
+  const { cert, key, chain } = sources;
+  if (!cert && !key && !chain) return undefined;
+  if (!cert || !key)
+    throw new SigningConfigError(
+      cert
+        ? "--sign-cert needs its private key: give --sign-key (or MAILCONF_SIGN_KEY)"
+        : "--sign-key/--sign-chain need the certificate: give --sign-cert (or MAILCONF_SIGN_CERT)",
+    );
+  const read = async (value: string, what: string) => {
+    if (value.includes("-----BEGIN")) return { pem: value, name: `${what} (PEM text)` };
+    try {
+      return { pem: await readFile(value, "utf8"), name: value };
+    } catch (e) {
+      throw new SigningConfigError(`cannot read ${what} file ${value}: ${(e as Error).message}`);
+    }
+  };
+  const c = await read(cert, "the signing certificate");
+  const k = await read(key, "the private key");
+  const ch = chain === undefined ? undefined : await read(chain, "the certificate chain");
+  return createProfileSigner({
+    certificatePem: c.pem,
+    privateKeyPem: k.pem,
+    chainPem: ch?.pem,
+    now,
+    names: { certificate: c.name, privateKey: k.name, chain: ch?.name },
+  });
+}
+
+/** The start-up log lines about profile signing: what signs, until when, and any warning. */
+export function signingReport(signer: CmsSigner | undefined): string[] {
+  if (!signer)
+    return [
+      "Apple profiles are unsigned (no signing certificate configured; see --sign-cert in the README).",
+    ];
+  const c = signer.certificate;
+  return [
+    `Apple profiles are signed by ${c.subject} (${signer.keyAlgorithm}, issued by ${c.issuer}, ` +
+      `valid until ${c.notAfter.toISOString()}, ${signer.chain.length} intermediate certificate(s)).`,
+    ...signer.warnings.map((w) => `warning: profile signing: ${w}`),
+  ];
 }

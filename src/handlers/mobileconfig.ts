@@ -2,13 +2,18 @@
  * Apple profile download: `GET /mobileconfig?email=<address>` and `/email.mobileconfig?email=`
  * (reference/mobileconfig.md §8). 200 `application/x-apple-aspen-config` with an ASCII attachment
  * filename and `Cache-Control: no-store`; signed (DER CMS) when a signer is configured.
- * Missing or malformed address → 400; unknown domain → 404.
+ * Missing or malformed `email` → 400, unknown domain → 404: a small page naming the parameter.
  */
 import type { Context, Hono } from "hono";
 import { accountSettings } from "../providers/account.ts";
 import { parseEmailAddress } from "../providers/domain.ts";
 import { renderMobileconfig } from "../templates/mobileconfig.ts";
-import { type AppDeps, plain, resolveDomain } from "./context.ts";
+import {
+  type ProfileProblem,
+  profileProblemText,
+  renderProfileProblemPage,
+} from "../templates/profile-page.ts";
+import { type AppDeps, resolveDomain } from "./context.ts";
 
 /** `jane.doe@example.com` → `jane.doe-at-example.com.mobileconfig` (ASCII letters, digits, `.-_` only). */
 export function profileFileName(address: string): string {
@@ -19,18 +24,41 @@ export function profileFileName(address: string): string {
   return `${safe || "mail"}.mobileconfig`;
 }
 
-/** Registers the profile routes on `app`. */
+/**
+ * Answers a request that cannot get a profile: 400 (missing/malformed `email`) or 404 (no settings),
+ * as a small HTML page with an address form for browsers (`Accept: text/html`), else one line of text.
+ */
+function problem(c: Context, status: 400 | 404, p: ProfileProblem): Response {
+  const headers = { "Cache-Control": "no-store" };
+  if (/\btext\/html\b/i.test(c.req.header("Accept") ?? ""))
+    return c.html(renderProfileProblemPage(p, c.req.path), status, headers);
+  return c.text(`${profileProblemText(p, c.req.path)}\n`, status, headers);
+}
+
+/**
+ * Registers the profile routes on `app`. With `deps.signProfile`, the profile's UTF-8 bytes are
+ * signed (DER CMS); if signing fails at request time (it was validated at start, so this is a
+ * runtime fault) the fault is logged and the unsigned profile is served, which devices install
+ * as "Unsigned" — better than no profile.
+ */
 export function mobileconfigRoutes(app: Hono, deps: AppDeps): void {
   const handle = async (c: Context) => {
     const email = c.req.query("email") ?? c.req.query("emailaddress");
-    if (!email) return plain(c, 400, "Missing email: use /mobileconfig?email=you@example.com");
+    if (!email?.trim()) return problem(c, 400, { kind: "missing" });
     const address = parseEmailAddress(email);
-    if (!address) return plain(c, 400, "email is not a valid e-mail address.");
+    if (!address) return problem(c, 400, { kind: "malformed", value: email });
     const resolution = await resolveDomain(deps, address.domain);
-    if (!resolution) return plain(c, 404, `No settings for ${address.domain}.`);
+    if (!resolution) return problem(c, 404, { kind: "unknown-domain", domain: address.domain });
     const xml = await renderMobileconfig(accountSettings(resolution, address));
     const bytes = new TextEncoder().encode(xml);
-    const body = deps.signProfile ? await deps.signProfile(bytes) : bytes;
+    let body: Uint8Array = bytes;
+    if (deps.signProfile) {
+      try {
+        body = await deps.signProfile(bytes);
+      } catch (e) {
+        deps.log?.(`profile signing failed, served unsigned: ${(e as Error).message}`);
+      }
+    }
     return c.body(body as Uint8Array<ArrayBuffer>, 200, {
       "Content-Type": "application/x-apple-aspen-config",
       "Content-Disposition": `attachment; filename="${profileFileName(address.address)}"`,

@@ -36,6 +36,20 @@ export function expandPlaceholders(template: string, lookup: AccountLookup): str
   });
 }
 
+/**
+ * {@link expandPlaceholders} for a URL: the inserted address parts are percent-encoded as a URL
+ * path segment (RFC 3986 pchar), so `a/b@example.com` cannot change the path; `@` stays readable.
+ */
+export function expandUrlPlaceholders(template: string, lookup: AccountLookup): string {
+  const segment = (v: string) =>
+    encodeURIComponent(v).replace(/%(40|24|26|2B|2C|3B|3D|3A)/g, (m) => decodeURIComponent(m));
+  return template.replace(/%(EMAILADDRESS|EMAILLOCALPART|EMAILDOMAIN)%/g, (whole, name: string) => {
+    if (name === "EMAILDOMAIN") return segment(lookup.domain);
+    if (!lookup.address) return whole;
+    return segment(name === "EMAILADDRESS" ? lookup.address.address : lookup.address.localPart);
+  });
+}
+
 /** True if a template still holds a placeholder that needs the address. */
 export function needsAddress(template: string): boolean {
   return /%(EMAILADDRESS|EMAILLOCALPART)%/.test(template);
@@ -43,7 +57,7 @@ export function needsAddress(template: string): boolean {
 
 /**
  * Expands a resolved provider for one account: host names always (the domain is known),
- * user names when the address is known. Pure; never throws.
+ * user names and CalDAV/CardDAV principal URLs when the address is known. Pure; never throws.
  */
 export function accountSettings(resolution: Resolution, address?: EmailAddress): AccountSettings {
   const lookup: AccountLookup = { domain: resolution.domain, address };
@@ -51,6 +65,10 @@ export function accountSettings(resolution: Resolution, address?: EmailAddress):
     ...s,
     hostname: expandPlaceholders(s.hostname, lookup),
     username: expandPlaceholders(s.username, lookup),
+  });
+  const dav = (s: DavServer): DavServer => ({
+    ...server(s),
+    principalUrl: s.principalUrl && expandUrlPlaceholders(s.principalUrl, lookup),
   });
   const { provider } = resolution;
   return {
@@ -60,7 +78,7 @@ export function accountSettings(resolution: Resolution, address?: EmailAddress):
     address,
     incoming: provider.incoming.map(server),
     outgoing: provider.outgoing.map(server),
-    caldav: provider.caldav && server(provider.caldav),
-    carddav: provider.carddav && server(provider.carddav),
+    caldav: provider.caldav && dav(provider.caldav),
+    carddav: provider.carddav && dav(provider.carddav),
   };
 }

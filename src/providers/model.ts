@@ -117,8 +117,19 @@ export const DavServerSchema = z.strictObject({
   port: port.default(443),
   socketType: z.enum(["SSL", "plain"]).default("SSL"),
   username: usernameTemplate.default("%EMAILADDRESS%"),
-  /** Principal URL path, e.g. `/dav/principals/%EMAILADDRESS%/`; omitted → clients use RFC 6764 discovery. */
-  principalUrl: z.string().max(2048).optional(),
+  /**
+   * Principal URL: a path on this server such as `/dav/principals/%EMAILADDRESS%/`, or an absolute
+   * http(s) URL; placeholders are expanded per account. Omit it unless you know it is right: clients
+   * then find the principal by RFC 6764 discovery, and a wrong one breaks macOS (reference/mobileconfig.md §11 #6).
+   */
+  principalUrl: z
+    .string()
+    .max(2048)
+    .regex(/^(\/|https?:\/\/)[^\s]*$/, {
+      error: (i) =>
+        `expected a path starting with / or an http(s) URL, such as /dav/principals/%EMAILADDRESS%/, got ${describe(i.input)}`,
+    })
+    .optional(),
 });
 
 /** A link to the provider's own setup documentation (clientConfig `documentation`). */
@@ -128,22 +139,67 @@ export const DocumentationSchema = z.strictObject({
   descr: z.record(z.string(), z.string().max(500)).default({}),
 });
 
+const targetDeviceTypeError = (issue: { input?: unknown }) =>
+  `expected 0 (any), 1 (iPhone/iPad), 2 (Watch), 3 (HomePod), 4 (TV), 5 (Mac) or 6 (Vision Pro), got ${describe(issue.input)}`;
+
 /** Options of the Apple configuration profile (reference/mobileconfig.md §1). */
 export const ProfileOptionsSchema = z.strictObject({
   /** `PayloadOrganization`. */
   organization: z.string().max(200).optional(),
   /** Top-level `PayloadDescription`. */
   description: z.string().max(1000).optional(),
-  /** `ConsentText`: language tag (or `default`) → text shown before installation. */
-  consentText: z.record(z.string(), z.string().max(4000)).optional(),
-  /** `TargetDeviceType`: 0 any, 1 iOS/iPadOS, 2 macOS, … (TopLevel.yaml). */
-  targetDeviceType: z.number().int().min(0).max(6).optional(),
+  /**
+   * `ConsentText`, the agreement the device shows (and the person must accept) before installing:
+   * a dictionary of BCP 47 language tag (`en`, `de-CH`) or `default` → text (TopLevel.yaml). A plain
+   * string is short for `{ default: "…" }`.
+   */
+  consentText: z
+    .preprocess(
+      (v) => (typeof v === "string" ? { default: v } : v),
+      z.record(
+        z.string(),
+        z
+          .string({ error: (i) => `expected the agreement text, got ${describe(i.input)}` })
+          .trim()
+          .min(1, { error: "expected the agreement text, got an empty string" })
+          .max(4000),
+        { error: (i) => `expected text or { <language tag>: text }, got ${describe(i.input)}` },
+      ),
+    )
+    .superRefine((record, ctx) => {
+      const keys = Object.keys(record);
+      if (keys.length === 0)
+        ctx.addIssue({ code: "custom", message: "expected at least one language, e.g. default" });
+      for (const key of keys)
+        if (!/^(default|[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*)$/.test(key))
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: `expected a language tag such as en or de-CH, or default, got ${describe(key)}`,
+          });
+    })
+    .optional(),
+  /**
+   * `TargetDeviceType` (TopLevel.yaml, iOS 12.2+/macOS 10.15+): 0 any, 1 iPhone/iPad/iPod touch,
+   * 2 Apple Watch, 3 HomePod, 4 Apple TV, 5 Mac, 6 Vision Pro. Set 1 only if Macs never use the
+   * link: it spares iPhone users the "which device?" question, but other devices refuse the profile.
+   */
+  targetDeviceType: z
+    .number({ error: targetDeviceTypeError })
+    .int({ error: targetDeviceTypeError })
+    .min(0, { error: targetDeviceTypeError })
+    .max(6, { error: targetDeviceTypeError })
+    .optional(),
   /** Reverse-DNS prefix of PayloadIdentifier; default: the reversed provider id. */
   identifierPrefix: z
     .string()
     .regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/, { error: "expected a reverse-DNS name such as com.example" })
     .optional(),
-  /** S/MIME: offer the signing and encryption switches in Apple Mail (iOS 12+ keys). */
+  /**
+   * S/MIME in Apple Mail on iPhone/iPad (iOS 12+ keys of com.apple.mail.managed; macOS ignores them):
+   * `signing` = sign outgoing mail by default, `encryption` = encrypt by default. Either way the
+   * person can switch both and picks their own certificate (a profile never carries private keys).
+   */
   smime: z
     .strictObject({ signing: z.boolean().default(false), encryption: z.boolean().default(false) })
     .optional(),

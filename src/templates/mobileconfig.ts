@@ -42,6 +42,36 @@ export function preferredServer<S extends IncomingServer | OutgoingServer>(
   return sameType.find((s) => s.socketType === "SSL") ?? sameType[0];
 }
 
+/**
+ * S/MIME keys of `com.apple.mail.managed` (com.apple.mail.managed.yaml; iOS 12+, macOS n/a).
+ * `signing`/`encryption` are the defaults; the person may switch both (`…UserOverrideable`) and
+ * chooses their own certificate (`…CertificateUUIDUserOverrideable`), because a downloadable profile
+ * carries no identity payload (`SMIME…CertificateUUID` would have to name one). The deprecated
+ * `SMIMEEnabled`, `SMIMEEncryptionEnabled` and `SMIMEEnablePerMessageSwitch` are not written.
+ */
+export function smimeKeys(smime: { signing: boolean; encryption: boolean }): Record<string, boolean> {
+  return {
+    SMIMESigningEnabled: smime.signing,
+    SMIMESigningUserOverrideable: true,
+    SMIMESigningCertificateUUIDUserOverrideable: true,
+    SMIMEEncryptByDefault: smime.encryption,
+    SMIMEEncryptByDefaultUserOverrideable: true,
+    SMIMEEncryptionCertificateUUIDUserOverrideable: true,
+    SMIMEEnableEncryptionPerMessageSwitch: true,
+  };
+}
+
+/**
+ * `CalDAVPrincipalURL`/`CardDAVPrincipalURL` ("the base URL to the user's calendar", an absolute URL):
+ * a configured path is joined to the server's scheme, host and (non-default) port.
+ */
+export function principalUrl(server: DavServer, urlOrPath: string): string {
+  if (!urlOrPath.startsWith("/")) return urlOrPath;
+  const scheme = server.socketType === "SSL" ? "https" : "http";
+  const defaultPort = scheme === "https" ? 443 : 80;
+  return `${scheme}://${server.hostname}${server.port === defaultPort ? "" : `:${server.port}`}${urlOrPath}`;
+}
+
 /** The reverse-DNS PayloadIdentifier of the whole profile for one account. */
 export async function profileIdentifier(account: AccountSettings): Promise<string> {
   const prefix =
@@ -95,13 +125,7 @@ export async function renderMobileconfig(account: AccountSettings): Promise<stri
     OutgoingMailServerUsername: known(outgoing.username),
     OutgoingPasswordSameAsIncomingPassword: incoming.username === outgoing.username,
   };
-  if (options.smime) {
-    mail.SMIMESigningEnabled = options.smime.signing;
-    mail.SMIMESigningUserOverrideable = true;
-    mail.SMIMEEncryptByDefault = options.smime.encryption;
-    mail.SMIMEEncryptByDefaultUserOverrideable = true;
-    mail.SMIMEEnableEncryptionPerMessageSwitch = true;
-  }
+  if (options.smime) Object.assign(mail, smimeKeys(options.smime));
   const content: PlistValue[] = [mail];
   const dav = async (kind: "CalDAV" | "CardDAV", server: DavServer) => {
     const id = `${identifier}.${kind.toLowerCase()}`;
@@ -116,7 +140,7 @@ export async function renderMobileconfig(account: AccountSettings): Promise<stri
       [`${kind}Port`]: server.port,
       [`${kind}UseSSL`]: server.socketType === "SSL",
       [`${kind}Username`]: known(server.username),
-      [`${kind}PrincipalURL`]: server.principalUrl && known(server.principalUrl),
+      [`${kind}PrincipalURL`]: server.principalUrl && known(principalUrl(server, server.principalUrl)),
     } satisfies Record<string, PlistValue | undefined>;
   };
   if (account.caldav) content.push(await dav("CalDAV", account.caldav));
@@ -128,11 +152,17 @@ export async function renderMobileconfig(account: AccountSettings): Promise<stri
     PayloadIdentifier: identifier,
     PayloadUUID: await uuidV5(identifier),
     PayloadDisplayName: `${provider.displayName}: ${who}`,
-    PayloadDescription: options.description ?? `Sets up the mail account ${who} on this device.`,
+    PayloadDescription: options.description ?? defaultDescription(who, account),
     PayloadOrganization: options.organization ?? provider.displayName,
     PayloadRemovalDisallowed: false,
     ConsentText: options.consentText,
     TargetDeviceType: options.targetDeviceType,
     PayloadContent: content,
   });
+}
+
+function defaultDescription(who: string, account: AccountSettings): string {
+  const extras = [account.caldav && "calendars", account.carddav && "contacts"].filter(Boolean);
+  if (extras.length === 0) return `Sets up the mail account ${who} on this device.`;
+  return `Sets up mail, ${extras.join(" and ")} for ${who} on this device.`;
 }
