@@ -3,26 +3,36 @@
  * with the settings bundled at build time.
  *
  * Settings, first wins for a domain (as on Node): the settings files named in wrangler.toml's
- * `[build] command` (validated and bundled by scripts/bundle-settings.ts into
- * src/generated/bundled-settings.ts) → the built-in providers.
+ * `[build] command` → the built-in providers; both validated by the settings model at build time
+ * and bundled by scripts/bundle-settings.ts into src/generated/bundled-settings.ts (so the Worker
+ * does not carry the validator).
  *
  * Bindings (see README "Cloudflare Workers"):
  * - `MAILCONF_PUBLIC_URL` (`[vars]`): the absolute http(s) URL clients reach the Worker at; used for
  *   every absolute URL in answers. Unset → the first bundled settings file's `publicUrl`.
+ * - `MAILCONF_SIGN_CERT`, `MAILCONF_SIGN_KEY`, `MAILCONF_SIGN_CHAIN` (secrets, PEM text; the same
+ *   names as the Node server's environment): sign Apple profiles (src/signing/signer.ts).
  *
  * Web APIs only, like everything under handlers/, providers/ and templates/.
  */
 import type { Hono } from "hono";
 import { createApp } from "./app.ts";
-import { BUNDLED_SETTINGS } from "./generated/bundled-settings.ts";
-import { BUILTIN_PROVIDERS } from "./providers/builtin.ts";
-import type { SettingsFile } from "./providers/model.ts";
+import { BUNDLED_BUILTIN_PROVIDERS, BUNDLED_SETTINGS } from "./generated/bundled-settings.ts";
+import type { ProfileSigner } from "./handlers/context.ts";
+import type { Provider, SettingsFile } from "./providers/model.ts";
 import { LayeredStore, MemoryStore, type SettingsStore } from "./providers/store.ts";
+import { createProfileSigner, SigningConfigError } from "./signing/signer.ts";
 
 /** The Worker's bindings (wrangler.toml `[vars]`, secrets). */
 export interface WorkerEnv {
   /** Absolute http(s) URL clients reach the Worker at, e.g. `https://autoconfig.example.org`. */
   MAILCONF_PUBLIC_URL?: string;
+  /** Secret: the profile-signing certificate, PEM (a fullchain.pem's intermediates are used too). */
+  MAILCONF_SIGN_CERT?: string;
+  /** Secret: its private key, unencrypted PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). */
+  MAILCONF_SIGN_KEY?: string;
+  /** Secret (optional): intermediate certificates, PEM. */
+  MAILCONF_SIGN_CHAIN?: string;
 }
 
 /** A bundled settings file: its name as given at build time and its validated content. */
@@ -35,7 +45,10 @@ export interface BundledSettingsFile {
  * The read-only store of bundled settings: each settings file (in the order given at build
  * time) → the built-in providers. Same order of precedence as `loadSettings` in src/node.ts.
  */
-export function bundledStore(files: BundledSettingsFile[] = BUNDLED_SETTINGS): SettingsStore {
+export function bundledStore(
+  files: BundledSettingsFile[] = BUNDLED_SETTINGS,
+  builtin: Provider[] = BUNDLED_BUILTIN_PROVIDERS,
+): SettingsStore {
   const layers: SettingsStore[] = files.map(
     (file) =>
       new MemoryStore(
@@ -43,7 +56,7 @@ export function bundledStore(files: BundledSettingsFile[] = BUNDLED_SETTINGS): S
         file.settings.aliases,
       ),
   );
-  layers.push(new MemoryStore(BUILTIN_PROVIDERS.map((provider) => ({ provider, source: "built-in" }))));
+  layers.push(new MemoryStore(builtin.map((provider) => ({ provider, source: "built-in" }))));
   return new LayeredStore(layers);
 }
 
@@ -79,33 +92,91 @@ export function resolvePublicUrl(env: WorkerEnv, files: BundledSettingsFile[] = 
   return url.href.replace(/\/+$/, "");
 }
 
-const store = bundledStore();
-let current: { env: WorkerEnv; app: Hono } | undefined;
-
-/** The app for these bindings; built once per isolate (bindings are fixed for an isolate's life). */
-function appFor(env: WorkerEnv): Hono {
-  if (current?.env !== env) {
-    current = {
-      env,
-      app: createApp({ store, publicUrl: resolvePublicUrl(env), log: (m) => console.error(m) }),
-    };
-  }
-  return current.app;
+/**
+ * The profile signer of these bindings, or `undefined` when no signing secret is set.
+ * The certificate and key are checked once per isolate, on first use. A signing configuration
+ * that cannot work (a missing half, a key that does not belong to the certificate, an expired
+ * certificate …) is logged once with the reason, and profiles are then served unsigned, logged per
+ * request by the profile handler: autoconfig and Autodiscover keep answering.
+ * @param now clock for the validity check and the CMS signingTime (tests fix it)
+ */
+export function workerSigner(env: WorkerEnv, now?: () => Date): ProfileSigner | undefined {
+  const { MAILCONF_SIGN_CERT: cert, MAILCONF_SIGN_KEY: key, MAILCONF_SIGN_CHAIN: chain } = env;
+  if (!cert && !key && !chain) return undefined;
+  let ready: ReturnType<typeof createProfileSigner> | undefined;
+  const signer = () => {
+    ready ??= (async () => {
+      if (!cert || !key) {
+        throw new SigningConfigError(
+          cert
+            ? "MAILCONF_SIGN_CERT needs its private key: set the secret MAILCONF_SIGN_KEY"
+            : "MAILCONF_SIGN_KEY/MAILCONF_SIGN_CHAIN need the certificate: set the secret MAILCONF_SIGN_CERT",
+        );
+      }
+      return createProfileSigner({
+        certificatePem: cert,
+        privateKeyPem: key,
+        chainPem: chain || undefined,
+        now,
+        names: {
+          certificate: "MAILCONF_SIGN_CERT",
+          privateKey: "MAILCONF_SIGN_KEY",
+          chain: "MAILCONF_SIGN_CHAIN",
+        },
+      });
+    })();
+    ready.catch((e: Error) =>
+      console.error(`mailconf: cannot sign Apple profiles, serving them unsigned: ${e.message}`),
+    );
+    return ready;
+  };
+  return async (content) => (await signer()).sign(content);
 }
 
-export default {
-  async fetch(request, env, ctx): Promise<Response> {
-    let app: Hono;
-    try {
-      app = appFor(env);
-    } catch (e) {
-      if (!(e instanceof WorkerConfigError)) throw e;
-      console.error(`mailconf: ${e.message}`);
-      return new Response(`mailconf is not configured: ${e.message}\n`, {
-        status: 500,
-        headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
+/** Options of {@link createWorker}. */
+export interface WorkerOptions {
+  /** Clock for profile signing (validity check and signingTime). Default: the current time. */
+  now?: () => Date;
+}
+
+/**
+ * The Worker's fetch handler. The default export is `createWorker()`; tests build one with a fixed
+ * clock so a signed profile is byte-identical to the Node server's.
+ */
+export function createWorker(options: WorkerOptions = {}): ExportedHandler<WorkerEnv> & {
+  fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response>;
+} {
+  const store = bundledStore();
+  // Bindings are fixed for an isolate's life: build the app once per bindings object.
+  let current: { env: WorkerEnv; app: Hono } | undefined;
+  const appFor = (env: WorkerEnv): Hono => {
+    if (current?.env !== env) {
+      const app = createApp({
+        store,
+        publicUrl: resolvePublicUrl(env),
+        signProfile: workerSigner(env, options.now),
+        log: (m) => console.error(m),
       });
+      current = { env, app };
     }
-    return app.fetch(request, env, ctx);
-  },
-} satisfies ExportedHandler<WorkerEnv>;
+    return current.app;
+  };
+  return {
+    async fetch(request, env, ctx) {
+      let app: Hono;
+      try {
+        app = appFor(env);
+      } catch (e) {
+        if (!(e instanceof WorkerConfigError)) throw e;
+        console.error(`mailconf: ${e.message}`);
+        return new Response(`mailconf is not configured: ${e.message}\n`, {
+          status: 500,
+          headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
+        });
+      }
+      return app.fetch(request, env, ctx);
+    },
+  };
+}
+
+export default createWorker();

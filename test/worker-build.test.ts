@@ -11,7 +11,8 @@ import { describe, expect, it } from "vitest";
 import { readBundledSettings, renderBundledSettingsModule } from "../scripts/bundle-settings.ts";
 import { judgeBundle, MAX_GZIP_KIB, parseUploadSize } from "../scripts/check-bundle.ts";
 import { loadSettingsFile } from "../src/config-files.ts";
-import { BUNDLED_SETTINGS } from "../src/generated/bundled-settings.ts";
+import { BUNDLED_BUILTIN_PROVIDERS, BUNDLED_SETTINGS } from "../src/generated/bundled-settings.ts";
+import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { REPO_ROOT } from "./helpers/shared.ts";
 
 const example = readFileSync(join(REPO_ROOT, "examples/settings.yaml"), "utf8");
@@ -34,7 +35,7 @@ const WRANGLER_ENV = {
 };
 
 describe("settings bundled at build time (scripts/bundle-settings.ts)", () => {
-  it("the generated module holds wrangler.toml's settings files exactly as the Node server loads them", async () => {
+  it("the generated module holds wrangler.toml's settings files and the built-in providers as Node loads them", async () => {
     const toml = readFileSync(join(REPO_ROOT, "wrangler.toml"), "utf8");
     const command = /^command = "(.*)"$/m.exec(toml)?.[1] ?? "";
     const files = command.split(" ").filter((w) => /\.(ya?ml|json)$/.test(w));
@@ -44,6 +45,8 @@ describe("settings bundled at build time (scripts/bundle-settings.ts)", () => {
     expect(BUNDLED_SETTINGS[0]?.settings).toEqual(
       JSON.parse(JSON.stringify(await loadSettingsFile(join(REPO_ROOT, "examples/settings.yaml")))),
     );
+    expect(BUNDLED_BUILTIN_PROVIDERS).toEqual(JSON.parse(JSON.stringify(BUILTIN_PROVIDERS)));
+    expect(BUNDLED_BUILTIN_PROVIDERS.map((p) => p.id)).toContain("googlemail.com");
   });
 
   it("refuses a file with a mistake: exit 1, file:line: field.path: rule, nothing written", () => {
@@ -101,10 +104,12 @@ describe("settings bundled at build time (scripts/bundle-settings.ts)", () => {
   });
 
   it("the generated module is plain data typed by the settings model", () => {
-    const text = renderBundledSettingsModule([
-      { source: "a.yaml", settings: { providers: [], aliases: {} } },
-    ]);
-    expect(text).toContain('import type { SettingsFile } from "../providers/model.ts";');
+    const text = renderBundledSettingsModule(
+      [{ source: "a.yaml", settings: { providers: [], aliases: {} } }],
+      [],
+    );
+    expect(text).toContain('import type { Provider, SettingsFile } from "../providers/model.ts";');
+    expect(text).toContain("export const BUNDLED_BUILTIN_PROVIDERS: Provider[] = [];");
     expect(text).toContain('"source": "a.yaml"');
   });
 });

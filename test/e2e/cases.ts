@@ -26,6 +26,17 @@ export interface E2EValidators {
   autoconfig?(xml: string): void;
   /** ../shared/tools/validate-mobileconfig.py must accept the profile. */
   mobileconfig?(profile: Uint8Array): void;
+  /** `openssl cms -verify` to the test root must accept the signed profile and give back `content`. */
+  signedProfile?(signed: Uint8Array, content: Uint8Array): void;
+}
+
+/** Options of {@link e2eCases}. */
+export interface E2ECaseOptions {
+  /**
+   * The fixed signing time (ISO 8601, whole seconds) both runtimes sign with; the signed-profile
+   * cases are defined only with it (the `wrangler dev` run has no fixed clock).
+   */
+  signingTime?: string;
 }
 
 /**
@@ -186,13 +197,42 @@ function golden(files: E2EFiles, name: string): Uint8Array {
   return bytes;
 }
 
+/** Where `needle` starts in `haystack`, or -1. */
+export function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** DER of the CMS signingTime attribute type, 1.2.840.113549.1.9.5 (RFC 5652 §11.3). */
+const SIGNING_TIME_OID = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05];
+
+/**
+ * The signingTime of a DER CMS SignedData as ISO 8601: the attribute's `SET { UTCTime }`
+ * (`YYMMDDHHMMSSZ`, years 1950-2049, RFC 5280 §4.1.2.5.1). `undefined` if absent.
+ */
+export function cmsSigningTime(der: Uint8Array): string | undefined {
+  const at = indexOfBytes(der, new Uint8Array(SIGNING_TIME_OID));
+  if (at < 0) return undefined;
+  const p = at + SIGNING_TIME_OID.length;
+  // SET (0x31) of length 15, holding UTCTime (0x17) of length 13.
+  if (der[p] !== 0x31 || der[p + 1] !== 0x0f || der[p + 2] !== 0x17 || der[p + 3] !== 0x0d) return undefined;
+  const t = new TextDecoder().decode(der.subarray(p + 4, p + 17));
+  const m = /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(t);
+  if (!m) return undefined;
+  const year = Number(m[1]) < 50 ? `20${m[1]}` : `19${m[1]}`;
+  return `${year}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z`;
+}
+
 /** The PayloadIdentifier of a profile. */
 function payloadIdentifier(profile: string): string | undefined {
   return /<key>PayloadIdentifier<\/key>\s*<string>([^<]+)/.exec(profile)?.[1];
 }
 
 /** Every case, in a stable order. */
-export function e2eCases(files: E2EFiles): E2ECase[] {
+export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase[] {
   const cases: E2ECase[] = [];
 
   // --- Thunderbird and other autoconfig clients (reference/autoconfig.md §2, §6)
@@ -440,6 +480,33 @@ export function e2eCases(files: E2EFiles): E2ECase[] {
         expect(a?.body).toEqual(golden(files, `mobileconfig/${address}.mobileconfig`));
       },
     });
+  }
+
+  // --- Signed Apple profiles (reference/mobileconfig.md §9): RSA signatures are deterministic, so
+  // with the same certificate, key and signing time both runtimes must send the same bytes.
+  const { signingTime } = options;
+  if (signingTime) {
+    for (const address of ["jane.doe@example.com", "user@icloud.com"]) {
+      const path = `/mobileconfig?email=${encodeURIComponent(address)}`;
+      cases.push({
+        id: `profile-signed-${address}`,
+        group: "profile",
+        title: `${address}: signed, DER CMS holding the unsigned profile unchanged, signed at the set time`,
+        requests: [get(path), { ...get(path), server: "signed" }],
+        check([plain, signed], v) {
+          const unsigned = plain as E2EAnswer;
+          const cms = signed as E2EAnswer;
+          expect(cms.status).toBe(200);
+          expect(cms.headers["content-type"]).toBe(PROFILE_TYPE);
+          expect(cms.headers["content-disposition"]).toBe(unsigned.headers["content-disposition"]);
+          expect(cms.headers["cache-control"]).toBe("no-store");
+          expect(cms.body[0], "DER SEQUENCE").toBe(0x30);
+          expect(indexOfBytes(cms.body, unsigned.body), "the unsigned profile, embedded").toBeGreaterThan(0);
+          expect(cmsSigningTime(cms.body)).toBe(signingTime);
+          v.signedProfile?.(cms.body, unsigned.body);
+        },
+      });
+    }
   }
 
   // --- The app around the endpoints

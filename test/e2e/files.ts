@@ -35,8 +35,19 @@ export const encodeAnswers = (a: Record<string, E2EAnswer[]>): Record<string, En
 export const decodeAnswers = (a: Record<string, EncodedAnswer[]>): Record<string, E2EAnswer[]> =>
   mapValues(a, (list) => list.map(decodeAnswer));
 
+/** Profile signing material of a run (made by openssl in Node) and the fixed signing time. */
+export interface E2ESigning {
+  certificatePem: string;
+  privateKeyPem: string;
+  chainPem: string;
+  /** ISO 8601, whole seconds, within the certificate's validity. */
+  time: string;
+}
+
 declare module "vitest" {
   export interface ProvidedContext {
+    /** test/e2e/record-node-answers.ts: the signing secrets and time of the run. */
+    e2eSigning: E2ESigning;
     /** test/e2e/record-node-answers.ts: the end-to-end input files. */
     e2eFiles: EncodedFiles;
     /** test/e2e/record-node-answers.ts: the Node server's answer to every case, by case id. */

@@ -6,6 +6,8 @@
 
 /** A request as a client sends it. `headers.Host` is always sent explicitly (see {@link withHost}). */
 export interface E2ERequest {
+  /** `signed`: to the server configured to sign Apple profiles (default: the one that does not). */
+  server?: "signed";
   method: string;
   /** Path and query, e.g. `/mail/config-v1.1.xml?emailaddress=a%40example.com`. */
   path: string;
@@ -22,6 +24,19 @@ export interface E2EAnswer {
 
 /** Sends one request to the server under test. */
 export type E2ETarget = (request: E2ERequest) => Promise<E2EAnswer>;
+
+/** The servers under test: without profile signing, and (where the run has one) with it. */
+export interface E2ETargets {
+  plain: E2ETarget;
+  signed?: E2ETarget;
+}
+
+/** Sends `request` to the server it names. @throws if the run has no signing server */
+export function send(targets: E2ETargets, request: E2ERequest): Promise<E2EAnswer> {
+  const target = request.server === "signed" ? targets.signed : targets.plain;
+  if (!target) throw new Error(`no ${request.server ?? "plain"} server in this run`);
+  return target(request);
+}
 
 /**
  * Headers added by the transport, not by the app: `@hono/node-server` and `wrangler dev` set them,

@@ -1,18 +1,19 @@
 /**
  * Node side of the shared end-to-end suite: reading its input files from disk, an HTTP target
- * (node:http, so the Host header can be set), and the Node server started with the same settings
- * files as the Worker bundle.
+ * (node:http, so the Host header can be set), the Node servers started with the same settings
+ * files as the Worker bundle, and the profile-signing material of a run.
  */
-
 import { readdirSync, readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join, relative } from "node:path";
 import { BUNDLED_SETTINGS } from "../../src/generated/bundled-settings.ts";
-import type { RunningServer } from "../../src/node.ts";
+import { loadProfileSigner, type RunningServer } from "../../src/node.ts";
+import { makeChain, type TestChain } from "../helpers/pki.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { AUTODISCOVER_DIR, REPO_ROOT } from "../helpers/shared.ts";
 import type { E2EFiles } from "./cases.ts";
-import { appHeaders, type E2EAnswer, type E2ETarget } from "./http.ts";
+import type { E2ESigning } from "./files.ts";
+import { appHeaders, type E2EAnswer, type E2ETarget, type E2ETargets } from "./http.ts";
 
 function readTree(dir: string, root = dir): Record<string, Uint8Array> {
   const out: Record<string, Uint8Array> = {};
@@ -33,11 +34,47 @@ export function readE2EFiles(): E2EFiles {
 export const TEST_PUBLIC_URL = "https://autoconfig.test.example";
 
 /** The real Node server on 127.0.0.1 with the settings files the Worker bundles (wrangler.toml). */
-export function startE2EServer(): Promise<RunningServer> {
+export function startE2EServer(
+  signProfile?: (content: Uint8Array) => Promise<Uint8Array>,
+): Promise<RunningServer> {
   return startTestServer({
     configFiles: BUNDLED_SETTINGS.map((f) => f.source),
     publicUrl: TEST_PUBLIC_URL,
+    signProfile,
   });
+}
+
+/**
+ * A throwaway RSA chain (openssl: root → intermediate → leaf) and a fixed signing time one minute
+ * after it was made, whole seconds: RSA PKCS#1 v1.5 signatures are deterministic, so every runtime
+ * signing with these produces the same bytes.
+ */
+export function makeE2ESigning(): { signing: E2ESigning; chain: TestChain } {
+  const chain = makeChain("rsa");
+  const time = new Date(Math.floor(Date.now() / 1000) * 1000 + 60_000).toISOString();
+  return {
+    chain,
+    signing: { certificatePem: chain.leaf, privateKeyPem: chain.leafKey, chainPem: chain.intermediate, time },
+  };
+}
+
+/** The Node servers of a run: plain, and signing profiles with `signing` at its fixed time. */
+export async function startE2EServers(
+  signing: E2ESigning,
+): Promise<{ plain: RunningServer; signed: RunningServer; targets: E2ETargets; close(): Promise<void> }> {
+  const signer = await loadProfileSigner(
+    { cert: signing.certificatePem, key: signing.privateKeyPem, chain: signing.chainPem },
+    () => new Date(signing.time),
+  );
+  const [plain, signed] = await Promise.all([startE2EServer(), startE2EServer(signer?.sign)]);
+  return {
+    plain,
+    signed,
+    targets: { plain: httpTarget(plain.url), signed: httpTarget(signed.url) },
+    close: async () => {
+      await Promise.all([plain.close(), signed.close()]);
+    },
+  };
 }
 
 /** Sends cases over HTTP to `baseUrl` with node:http (5-second bound per request). */

@@ -6,16 +6,25 @@
  * Web APIs only: runs inside workerd too.
  */
 import { describe, expect, it } from "vitest";
-import { type E2ECase, type E2EFiles, type E2EValidators, e2eCases, type Volatile } from "./cases.ts";
-import { type E2EAnswer, type E2ETarget, text } from "./http.ts";
+import {
+  type E2ECase,
+  type E2ECaseOptions,
+  type E2EFiles,
+  type E2EValidators,
+  e2eCases,
+  type Volatile,
+} from "./cases.ts";
+import { type E2EAnswer, type E2ETargets, send, text } from "./http.ts";
 
 /** Options of {@link defineE2ESuite}. */
 export interface E2ESuiteOptions {
   /** Shown in test names, e.g. `node`, `workerd`. */
   runtime: string;
-  /** The target; called when a test runs (after beforeAll started the server). */
-  target: () => E2ETarget;
+  /** The servers; called when a test runs (after beforeAll started them). */
+  targets: () => E2ETargets;
   files: E2EFiles;
+  /** With `signingTime`, the signed-profile cases run against `targets().signed`. */
+  caseOptions?: E2ECaseOptions;
   validators?: E2EValidators;
   /** Answers of the reference server by case id; each answer must equal them byte for byte. */
   reference?: Record<string, E2EAnswer[]>;
@@ -64,15 +73,15 @@ export function expectSameAnswer(actual: E2EAnswer, expected: E2EAnswer, volatil
 
 /** Defines the suite (call at module level of a test file). */
 export function defineE2ESuite(options: E2ESuiteOptions): void {
-  const cases = e2eCases(options.files).filter(options.filter ?? (() => true));
+  const cases = e2eCases(options.files, options.caseOptions).filter(options.filter ?? (() => true));
   const groups = [...new Set(cases.map((c) => c.group))];
   for (const group of groups) {
     describe(`${group} (${options.runtime})`, () => {
       for (const c of cases.filter((x) => x.group === group)) {
         it(c.title, async () => {
-          const target = options.target();
+          const targets = options.targets();
           const answers: E2EAnswer[] = [];
-          for (const request of c.requests) answers.push(await target(request));
+          for (const request of c.requests) answers.push(await send(targets, request));
           c.check(answers, options.validators ?? {});
           if (options.reference) {
             const reference = options.reference[c.id];
