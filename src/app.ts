@@ -7,7 +7,9 @@ import { Hono } from "hono";
 import { autoconfigRoutes } from "./handlers/autoconfig.ts";
 import { autodiscoverRoutes } from "./handlers/autodiscover.ts";
 import type { AppDeps } from "./handlers/context.ts";
+import { dnsRoutes } from "./handlers/dns.ts";
 import { mobileconfigRoutes } from "./handlers/mobileconfig.ts";
+import { pagesRoutes } from "./handlers/pages.ts";
 
 export type { AppDeps } from "./handlers/context.ts";
 
@@ -21,6 +23,8 @@ export function createApp(deps: AppDeps): Hono {
   autodiscoverRoutes(app, deps);
   autoconfigRoutes(app, deps);
   mobileconfigRoutes(app, deps);
+  pagesRoutes(app, deps);
+  dnsRoutes(app, deps);
   app.get("/healthz", (c) => c.text("ok\n"));
   app.notFound((c) => c.text("Not found.\n", 404));
   app.onError((err, c) => {

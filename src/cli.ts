@@ -6,14 +6,19 @@
  *                  [--sign-cert PEM --sign-key PEM [--sign-chain PEM]]
  *   mailconf check <address> [--config FILE]… [--ispdb DIR]
  *   mailconf validate <settings file>…
+ *   mailconf dns <domain> [--public-url URL] [--config FILE]… [--ispdb DIR] [--ttl S] [--check [--dns-server IP[:PORT]]… [--timeout MS]]
  *
  * Exit codes: 0 ok, 1 the check found nothing / validation failed, 2 bad usage or configuration.
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { checkAddress } from "./check.ts";
 import { ConfigError, loadSettingsFile } from "./config-files.ts";
+import { checkDnsRecords, formatDnsCheck, parseDnsServer } from "./dns-check.ts";
+import { domainInput } from "./handlers/dns.ts";
 import { loadProfileSigner, loadSettings, signingReport, startServer } from "./node.ts";
+import { accountSettings } from "./providers/account.ts";
 import { SigningConfigError } from "./signing/signer.ts";
+import { dnsRecords, renderZoneLines } from "./templates/dns-records.ts";
 
 function parsePort(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535)
@@ -32,6 +37,21 @@ function parseUrl(value: string): string {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function parseDnsServerOption(value: string, previous: string[] = []): string[] {
+  const server = parseDnsServer(value);
+  if (!server)
+    throw new InvalidArgumentError("expected an IP address with an optional port, e.g. 127.0.0.1:5353");
+  return [...previous, server];
+}
+
+function parseIntegerIn(min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max)
+      throw new InvalidArgumentError(`expected an integer ${min}-${max}`);
+    return Number(value);
+  };
+}
 
 /** Builds the command-line program (exported for tests). */
 export function program(): Command {
@@ -106,6 +126,8 @@ export function program(): Command {
         console.log(`                          ${server.url}/v1.1/example.com`);
         console.log(`  Outlook Autodiscover    POST ${server.url}/autodiscover/autodiscover.xml`);
         console.log(`  Apple profile           ${server.url}/mobileconfig?email=user@example.com`);
+        console.log(`  Settings guide          ${server.url}/   (JSON: /api/v1/settings?email=…)`);
+        console.log(`  DNS records             ${server.url}/dns?domain=example.com`);
         const stop = () => {
           console.log("mailconf stopping");
           server.close().then(() => process.exit(0));
@@ -146,6 +168,84 @@ export function program(): Command {
       }
       if (failed) process.exitCode = 1;
     });
+  cmd
+    .command("dns")
+    .description("print the DNS records that make clients find this server and the mail servers")
+    .argument("<domain>", "mail domain, e.g. example.com (an address works too)")
+    .option("-c, --config <file>", "settings file, YAML or JSON (repeatable)", collect, [])
+    .option("--ispdb <folder>", "Mozilla ISPDB folder")
+    .addOption(
+      new Option(
+        "--public-url <url>",
+        "URL clients reach mailconf at (default: publicUrl of the settings file)",
+      )
+        .env("MAILCONF_PUBLIC_URL")
+        .argParser(parseUrl),
+    )
+    .addOption(
+      new Option("--ttl <seconds>", "TTL of every record")
+        .default(3600)
+        .argParser(parseIntegerIn(0, 2147483647)),
+    )
+    .option("--check", "compare with live DNS and report what is missing or different (exit 1 if any)")
+    .option(
+      "--dns-server <ip[:port]>",
+      "resolver to ask with --check (repeatable; default: the system's)",
+      parseDnsServerOption,
+    )
+    .addOption(
+      new Option("--timeout <ms>", "per-query timeout with --check")
+        .default(3000)
+        .argParser(parseIntegerIn(1, 60000)),
+    )
+    .action(
+      async (
+        typed: string,
+        opts: {
+          config: string[];
+          ispdb?: string;
+          publicUrl?: string;
+          ttl: number;
+          check?: boolean;
+          dnsServer?: string[];
+          timeout: number;
+        },
+      ) => {
+        const domain = domainInput(typed);
+        if (!domain) {
+          console.error(`mailconf dns: ${JSON.stringify(typed)} is not a domain name`);
+          process.exitCode = 2;
+          return;
+        }
+        const loaded = await loadSettings({ configFiles: opts.config, ispdb: opts.ispdb });
+        const publicUrl = opts.publicUrl ?? loaded.publicUrl;
+        if (!publicUrl) {
+          console.error(
+            "mailconf dns: no public URL: pass --public-url https://autoconfig.example.org (or set publicUrl in a settings file)",
+          );
+          process.exitCode = 2;
+          return;
+        }
+        const resolution = await loaded.store.resolve(domain);
+        if (!resolution) {
+          console.error(`mailconf dns: no settings for ${domain}`);
+          process.exitCode = 1;
+          return;
+        }
+        const set = dnsRecords({ account: accountSettings(resolution), publicUrl, ttl: opts.ttl });
+        if (!opts.check) {
+          process.stdout.write(renderZoneLines(set, publicUrl));
+          return;
+        }
+        const results = await checkDnsRecords(set.records, {
+          servers: opts.dnsServer,
+          timeoutMs: opts.timeout,
+        });
+        const report = formatDnsCheck(results);
+        for (const line of report.lines) console.log(line);
+        if (report.failed) process.exitCode = 1;
+      },
+    );
   return cmd;
 }
 

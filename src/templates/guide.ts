@@ -1,0 +1,208 @@
+/**
+ * The settings guide page (`GET /` and `GET /?email=…`): the form, and for a known address the
+ * incoming and outgoing servers in words people know, the provider's notes and links, the Apple
+ * profile download with a QR code of its link, and short steps for Thunderbird, Outlook and
+ * Apple Mail. Every value is HTML-escaped (addresses come from strangers). Pure; no scripts.
+ * Sources: reference/mobileconfig.md §8 (real download link, Safari hint), DESIGN.md.
+ */
+import { escapeHtml, renderPage } from "./html.ts";
+import { renderQrSvg } from "./qr.ts";
+import type { GuideDav, GuideServer, SettingsGuide } from "./settings-json.ts";
+
+/** Input of {@link renderGuidePage}. */
+export interface GuidePageInput {
+  /** The address as typed, to refill the form (escaped here). */
+  email?: string;
+  /** The settings for the address; absent on the blank form and on errors. */
+  guide?: SettingsGuide;
+  /** A message for the person instead of the guide, e.g. "No settings are known for example.net". */
+  error?: { title: string; detail: string };
+}
+
+const h = escapeHtml;
+/** Methods where the person signs in (as opposed to none, network address or SMTP-after-POP). */
+const SIGN_IN_METHODS = new Set([
+  "password-cleartext",
+  "password-encrypted",
+  "OAuth2",
+  "NTLM",
+  "GSSAPI",
+  "TLS-client-cert",
+]);
+
+function form(email: string | undefined, hasGuide: boolean): string {
+  const intro = hasGuide
+    ? ""
+    : `<h1>Set up your e-mail in any mail app</h1>
+<p class="lead">Enter your e-mail address to see the server names, ports and encryption your mail app needs, with a one-tap profile for iPhone, iPad and Mac.</p>`;
+  return `${intro}<form class="card" method="get" action="/">
+<label for="email">E-mail address</label>
+<div class="field"><input id="email" name="email" type="email" inputmode="email" autocomplete="email" autocapitalize="none" spellcheck="false" required maxlength="320" placeholder="you@example.com" value="${h(email ?? "")}"><button type="submit">Show settings</button></div>
+</form>`;
+}
+
+function serverCard(kind: "incoming" | "outgoing", s: GuideServer, index: number, total: number): string {
+  const title =
+    s.protocol === "SMTP"
+      ? `SMTP${total > 1 ? ` (port ${s.port})` : ""}`
+      : `${s.protocol}${s.protocol === "IMAP" ? "" : " (download only)"}`;
+  const badge = s.recommended
+    ? '<span class="badge">Recommended</span>'
+    : total > 1
+      ? '<span class="badge alt">Alternative</span>'
+      : "";
+  return `<div class="server" data-kind="${kind}" data-index="${index}">
+<div class="server-head"><h3>${h(title)}</h3>${badge}</div>
+<dl>
+<dt>Server</dt><dd class="mono" data-field="hostname">${h(s.hostname)}</dd>
+<dt>Port</dt><dd class="mono" data-field="port">${h(s.port)}</dd>
+<dt>Encryption</dt><dd data-field="security">${h(s.security)}</dd>
+<dt>User name</dt><dd class="mono" data-field="username">${h(s.username)}</dd>
+<dt>Authentication</dt><dd data-field="authentication">${h(s.authenticationText.join(", or "))}</dd>
+</dl>
+</div>`;
+}
+
+function davCard(label: string, kind: "caldav" | "carddav", d: GuideDav): string {
+  return `<div class="server" data-kind="${kind}">
+<div class="server-head"><h3>${h(label)}</h3></div>
+<dl>
+<dt>Server</dt><dd class="mono" data-field="url">${h(d.url)}</dd>
+<dt>Port</dt><dd class="mono" data-field="port">${h(d.port)}</dd>
+<dt>Encryption</dt><dd data-field="security">${h(d.security)}</dd>
+<dt>User name</dt><dd class="mono" data-field="username">${h(d.username)}</dd>
+</dl>
+</div>`;
+}
+
+function passwordLine(g: SettingsGuide): string {
+  if (g.signIn.oauth2Only)
+    return "<p>Sign-in: the mail app opens the provider's own sign-in page (OAuth2); a password typed into the app is not accepted.</p>";
+  const servers = [...g.incoming, ...g.outgoing];
+  const sameLogin = new Set(servers.map((s) => s.username)).size === 1;
+  const password =
+    g.signIn.oauth2 || g.notes.length > 0
+      ? `Password: your e-mail password, or an app password where the provider asks for one${g.notes.length ? " (see the notes)" : ""}.`
+      : "Password: your e-mail password.";
+  return `<p>${h(password)}${sameLogin ? " Outgoing mail uses the same user name and password." : ""}</p>`;
+}
+
+function appleSection(g: SettingsGuide): string {
+  const link = g.links.mobileconfig;
+  if (g.signIn.oauth2Only || !g.signIn.password) {
+    return `<section class="card" id="apple">
+<h2>iPhone, iPad and Mac</h2>
+<p>${h(g.provider.displayName)} needs its own sign-in, which a profile cannot do. Add the account with the built-in option instead: <strong>Settings → Apps → Mail → Mail Accounts → Add Account</strong> (on a Mac: <strong>System Settings → Internet Accounts</strong>) and choose ${h(g.provider.displayShortName ?? g.provider.displayName)} from the list.</p>
+</section>`;
+  }
+  return `<section class="card" id="apple">
+<h2>iPhone, iPad and Mac</h2>
+<div class="apple">
+<div class="apple-text">
+<p>A configuration profile sets up the account in Apple Mail with these settings; you type only your password.</p>
+<p><a class="button" id="profile-link" href="${h(link)}">Download profile for ${h(g.email)}</a></p>
+<p class="hint">On iPhone and iPad, open this page in <strong>Safari</strong>: other browsers save the profile as a file instead of offering to install it. After the download, open <strong>Settings → Profile Downloaded</strong> within 8 minutes and tap <strong>Install</strong>.</p>
+</div>
+<div class="qr">${renderQrSvg(link, `QR code of the profile link for ${g.email}`)}Scan with the iPhone camera</div>
+</div>
+</section>`;
+}
+
+function steps(g: SettingsGuide): string {
+  const imapFirst = g.incoming[0]?.protocol ?? "IMAP";
+  const email = `<strong>${h(g.email)}</strong>`;
+  const apple =
+    g.signIn.oauth2Only || !g.signIn.password
+      ? `<li>Open <strong>Settings → Apps → Mail → Mail Accounts → Add Account</strong> and choose ${h(g.provider.displayShortName ?? g.provider.displayName)}.</li>
+<li>Sign in on the page that opens.</li>`
+      : `<li>Tap <strong>Download profile</strong> above in Safari (or scan the QR code), then <strong>Allow</strong>.</li>
+<li>Open <strong>Settings → Profile Downloaded → Install</strong> and enter your password when asked.</li>
+<li>Without the profile: <strong>Settings → Apps → Mail → Mail Accounts → Add Account → Other → Add Mail Account</strong>, then enter the values above. On a Mac, open the downloaded profile and install it in <strong>System Settings</strong> (Profiles or Device Management).</li>`;
+  return `<section class="card" id="steps">
+<h2>Step by step</h2>
+<details open>
+<summary>Thunderbird</summary>
+<ol>
+<li>Open <strong>Account Settings → Account Actions → Add Mail Account</strong>.</li>
+<li>Enter your name, ${email}${g.signIn.oauth2Only ? "" : " and your password"}, then click <strong>Continue</strong>: Thunderbird finds these settings by itself.${g.signIn.oauth2Only ? " Sign in on the page that opens." : ""}</li>
+<li>Choose <strong>${h(imapFirst)}</strong> and click <strong>Done</strong>. To enter the values yourself, click <strong>Configure manually</strong>.</li>
+</ol>
+</details>
+<details>
+<summary>Outlook for Windows</summary>
+<ol>
+<li>Open <strong>File → Add Account</strong> (new Outlook: <strong>Settings → Accounts → Add account</strong>).</li>
+<li>Enter ${email} and click <strong>Continue</strong>; Outlook looks the settings up by itself.</li>
+<li>If it asks for the account type, choose <strong>${h(imapFirst)}</strong> and enter the server, port and encryption method shown above.</li>
+</ol>
+</details>
+<details>
+<summary>Apple Mail (iPhone, iPad, Mac)</summary>
+<ol>
+${apple}
+</ol>
+</details>
+</section>`;
+}
+
+function guideSections(g: SettingsGuide): string {
+  const notes = g.notes.map((n) => `<div class="note"><p>${h(n)}</p></div>`).join("\n");
+  const dav = [
+    g.caldav ? davCard("Calendars (CalDAV)", "caldav", g.caldav) : "",
+    g.carddav ? davCard("Contacts (CardDAV)", "carddav", g.carddav) : "",
+  ].filter(Boolean);
+  const docs = g.documentation.length
+    ? `<section class="card" id="docs">
+<h2>Help from ${h(g.provider.displayName)}</h2>
+<ul class="docs">
+${g.documentation.map((d) => `<li><a href="${h(d.url)}" rel="noopener noreferrer">${h(d.description)}</a></li>`).join("\n")}
+</ul>
+</section>`
+    : "";
+  return `<section class="card" id="settings">
+<div class="account"><h2>Settings for <span class="addr" id="guide-email">${h(g.email)}</span></h2><span class="provider" id="guide-provider">${h(g.provider.displayName)}</span></div>
+${notes}
+${passwordLine(g)}
+<h3 class="section-title" id="incoming">Incoming mail</h3>
+${new Set(g.incoming.map((s) => s.protocol)).size > 1 ? '<p class="hint">IMAP keeps your mail on the server and in sync on every device; POP3 downloads it to one device.</p>' : ""}
+<div class="servers">
+${g.incoming.map((s, i) => serverCard("incoming", s, i, g.incoming.length)).join("\n")}
+</div>
+<h3 class="section-title" id="outgoing">Outgoing mail (SMTP)</h3>
+${g.outgoing.every((s) => s.authentication.some((a) => SIGN_IN_METHODS.has(a))) ? '<p class="hint">Sending needs sign-in too, with the user name shown here.</p>' : ""}
+<div class="servers">
+${g.outgoing.map((s, i) => serverCard("outgoing", s, i, g.outgoing.length)).join("\n")}
+</div>
+${
+  dav.length
+    ? `<h3 class="section-title" id="dav">Calendars and contacts</h3>
+<div class="servers">
+${dav.join("\n")}
+</div>`
+    : ""
+}
+</section>
+${appleSection(g)}
+${steps(g)}
+${docs}`;
+}
+
+/**
+ * Renders the guide page.
+ * @returns a complete HTML document (serve as `text/html; charset=utf-8` with the CSP of pages.ts)
+ */
+export function renderGuidePage(input: GuidePageInput): string {
+  const { guide, error } = input;
+  const parts = [form(input.email, guide !== undefined || error !== undefined)];
+  if (error) {
+    parts.push(
+      `<div class="error" role="alert" id="error"><p><strong>${h(error.title)}</strong></p><p>${h(error.detail)}</p></div>`,
+    );
+  }
+  if (guide) {
+    // Sections follow the form: a person who typed an address sees the answer directly under it.
+    parts.push(guideSections(guide));
+  }
+  const title = guide ? `Mail settings for ${guide.email}` : "Mail settings";
+  return renderPage({ title, main: parts.join("\n") });
+}
