@@ -50,7 +50,7 @@ export type Volatile = "autodiscover-error-time";
 export interface E2ECase {
   /** Stable key: the Node answers recorded for workerd are looked up by it. */
   id: string;
-  group: "autoconfig" | "autodiscover" | "profile" | "app";
+  group: "autoconfig" | "autodiscover" | "profile" | "pages" | "app";
   title: string;
   requests: E2ERequest[];
   volatile?: Volatile;
@@ -508,6 +508,80 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
       });
     }
   }
+
+  // --- Pages and JSON for people and integrations (README "Settings guide", "DNS records"):
+  // absolute links come from the configured public URL, the same on both runtimes.
+  const html = "text/html; charset=utf-8";
+  cases.push(
+    {
+      id: "pages-guide",
+      group: "pages",
+      title: "the settings guide: form, an address's guide with links to the public URL, 400 and 404",
+      requests: [
+        get("/"),
+        get("/?email=jane.doe%40example.com"),
+        get("/?email=nope"),
+        get("/?email=a%40unknown-domain.test"),
+        get("/favicon.svg"),
+      ],
+      check([form, guide, bad, unknown, icon]) {
+        expect(form?.status).toBe(200);
+        expect(form?.headers["content-type"]).toBe(html);
+        expect(form?.headers["content-security-policy"]).toMatch(/^default-src 'none'; style-src 'sha256-/);
+        expect(guide?.status).toBe(200);
+        expect(text(guide as E2EAnswer)).toContain(
+          "https://autoconfig.test.example/mobileconfig?email=jane.doe%40example.com",
+        );
+        expect(text(guide as E2EAnswer)).toContain("mail.example.com");
+        expect(bad?.status).toBe(400);
+        expect(unknown?.status).toBe(404);
+        expect(icon?.headers["content-type"]).toBe("image/svg+xml");
+      },
+    },
+    {
+      id: "pages-settings-json",
+      group: "pages",
+      title: "/api/v1/settings: test/golden/settings/jane.doe@example.com.json, JSON errors naming the field",
+      requests: [
+        get("/api/v1/settings?email=jane.doe%40example.com"),
+        get("/api/v1/settings?email=nope"),
+        get("/api/v1/settings?email=a%40unknown-domain.test"),
+      ],
+      check([ok, bad, unknown]) {
+        expect(ok?.status).toBe(200);
+        expect(ok?.headers["content-type"]).toBe("application/json; charset=utf-8");
+        expect(text(ok as E2EAnswer)).toBe(
+          new TextDecoder().decode(golden(files, "settings/jane.doe@example.com.json")),
+        );
+        expect(bad?.status).toBe(400);
+        expect(JSON.parse(text(bad as E2EAnswer))).toMatchObject({ field: "email" });
+        expect(unknown?.status).toBe(404);
+      },
+    },
+    {
+      id: "pages-dns",
+      group: "pages",
+      title: "/dns: zone lines pointing at the public URL's host, the page, 400 for a broken domain",
+      requests: [
+        get("/dns?domain=example.com&format=zone"),
+        get("/dns?domain=example.com"),
+        get("/dns?domain=bad!!"),
+      ],
+      check([zone, page, bad]) {
+        expect(zone?.status).toBe(200);
+        expect(zone?.headers["content-type"]).toBe("text/plain; charset=utf-8");
+        expect(text(zone as E2EAnswer)).toMatch(
+          /^autoconfig\.example\.com\.\s+3600 IN CNAME autoconfig\.test\.example\.$/m,
+        );
+        expect(text(zone as E2EAnswer)).toMatch(
+          /^autodiscover\.example\.com\.\s+3600 IN CNAME autoconfig\.test\.example\.$/m,
+        );
+        expect(page?.status).toBe(200);
+        expect(page?.headers["content-type"]).toBe(html);
+        expect(bad?.status).toBe(400);
+      },
+    },
+  );
 
   // --- The app around the endpoints
   cases.push({
