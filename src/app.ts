@@ -4,6 +4,7 @@
  * A new client format = one template + one handler + one line here.
  */
 import { Hono } from "hono";
+import { adminRoutes } from "./handlers/admin.ts";
 import { autoconfigRoutes } from "./handlers/autoconfig.ts";
 import { autodiscoverRoutes } from "./handlers/autodiscover.ts";
 import type { AppDeps } from "./handlers/context.ts";
@@ -25,6 +26,7 @@ export function createApp(deps: AppDeps): Hono {
   mobileconfigRoutes(app, deps);
   pagesRoutes(app, deps);
   dnsRoutes(app, deps);
+  adminRoutes(app, deps);
   app.get("/healthz", (c) => c.text("ok\n"));
   app.notFound((c) => c.text("Not found.\n", 404));
   app.onError((err, c) => {

@@ -55,7 +55,9 @@ export async function checkAddress(
       ? `alias of ${resolution.aliasOf}`
       : resolution.via === "exact"
         ? "exact domain"
-        : resolution.via;
+        : resolution.via === "mx"
+          ? `MX host ${resolution.mxHost}`
+          : resolution.via;
   const lines = [
     `${address.address}: ${provider.displayName} (provider ${provider.id})`,
     `  settings from ${resolution.source}, matched by ${how}`,

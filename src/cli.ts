@@ -4,17 +4,23 @@
  *
  *   mailconf serve [--port 8080] [--host 127.0.0.1] [--config FILE]… [--ispdb DIR] [--public-url URL]
  *                  [--sign-cert PEM --sign-key PEM [--sign-chain PEM]]
- *   mailconf check <address> [--config FILE]… [--ispdb DIR]
+ *                  [--db ./mailconf.db] [--admin-token-file FILE] [--no-mx] [--dns-server IP[:PORT]]…
+ *   mailconf check <address> [--config FILE]… [--ispdb DIR] [--db FILE] [--no-mx]
  *   mailconf validate <settings file>…
  *   mailconf dns <domain> [--public-url URL] [--config FILE]… [--ispdb DIR] [--ttl S] [--check [--dns-server IP[:PORT]]… [--timeout MS]]
+ *   mailconf providers|domains|import-ispdb|hash-token …   (src/cli-publish.ts)
  *
  * Exit codes: 0 ok, 1 the check found nothing / validation failed, 2 bad usage or configuration.
  */
+
+import { existsSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { checkAddress } from "./check.ts";
+import { DEFAULT_DB, registerPublishCommands } from "./cli-publish.ts";
 import { ConfigError, loadSettingsFile } from "./config-files.ts";
 import { checkDnsRecords, formatDnsCheck, parseDnsServer } from "./dns-check.ts";
 import { domainInput } from "./handlers/dns.ts";
+import { nodeMxResolver } from "./mx-resolver.ts";
 import { loadProfileSigner, loadSettings, signingReport, startServer } from "./node.ts";
 import { accountSettings } from "./providers/account.ts";
 import { SigningConfigError } from "./signing/signer.ts";
@@ -91,6 +97,22 @@ export function program(): Command {
         "MAILCONF_SIGN_CHAIN",
       ),
     )
+    .addOption(
+      new Option("--db <path>", "SQLite file of published settings (created if missing)")
+        .env("MAILCONF_DB")
+        .default(DEFAULT_DB),
+    )
+    .option(
+      "--admin-token-file <file>",
+      "admin API tokens, one token or sha256:<hex> a line (env MAILCONF_ADMIN_TOKENS)",
+    )
+    .option("--no-mx", "do not resolve unknown domains by their MX records")
+    .option(
+      "--dns-server <ip[:port]>",
+      "DNS server for MX lookups (repeatable; default: the system's)",
+      parseDnsServerOption,
+      [],
+    )
     .action(
       async (opts: {
         port: number;
@@ -101,6 +123,10 @@ export function program(): Command {
         signCert?: string;
         signKey?: string;
         signChain?: string;
+        db: string;
+        adminTokenFile?: string;
+        mx: boolean;
+        dnsServer: string[];
       }) => {
         const signer = await loadProfileSigner({
           cert: opts.signCert,
@@ -114,6 +140,10 @@ export function program(): Command {
           configFiles: opts.config,
           ispdb: opts.ispdb,
           publicUrl: opts.publicUrl,
+          db: opts.db,
+          adminTokenFile: opts.adminTokenFile,
+          adminTokens: process.env.MAILCONF_ADMIN_TOKENS,
+          mxResolver: opts.mx ? nodeMxResolver({ servers: opts.dnsServer }) : undefined,
           log: (m) => console.error(m),
         });
         for (const line of server.report) console.log(line);
@@ -143,12 +173,33 @@ export function program(): Command {
     .argument("<address>", "e-mail address, e.g. user@example.com")
     .option("-c, --config <file>", "settings file, YAML or JSON (repeatable)", collect, [])
     .option("--ispdb <folder>", "Mozilla ISPDB folder")
-    .action(async (address: string, opts: { config: string[]; ispdb?: string }) => {
-      const { store } = await loadSettings({ configFiles: opts.config, ispdb: opts.ispdb });
-      const result = await checkAddress(store, address);
-      for (const line of result.lines) console.log(line);
-      if (!result.ok) process.exitCode = 1;
-    });
+    .addOption(
+      new Option("--db <path>", `SQLite file of published settings (default ${DEFAULT_DB} if it exists)`).env(
+        "MAILCONF_DB",
+      ),
+    )
+    .option("--no-mx", "do not resolve unknown domains by their MX records")
+    .option("--dns-server <ip[:port]>", "DNS server for MX lookups (repeatable)", parseDnsServerOption, [])
+    .action(
+      async (
+        address: string,
+        opts: { config: string[]; ispdb?: string; db?: string; mx: boolean; dnsServer: string[] },
+      ) => {
+        const loaded = await loadSettings({
+          configFiles: opts.config,
+          ispdb: opts.ispdb,
+          db: opts.db ?? (existsSync(DEFAULT_DB) ? DEFAULT_DB : undefined),
+          mxResolver: opts.mx ? nodeMxResolver({ servers: opts.dnsServer }) : undefined,
+        });
+        try {
+          const result = await checkAddress(loaded.store, address);
+          for (const line of result.lines) console.log(line);
+          if (!result.ok) process.exitCode = 1;
+        } finally {
+          loaded.close();
+        }
+      },
+    );
 
   cmd
     .command("validate")
@@ -246,6 +297,8 @@ export function program(): Command {
         if (report.failed) process.exitCode = 1;
       },
     );
+
+  registerPublishCommands(cmd);
   return cmd;
 }
 

@@ -1,21 +1,26 @@
 /**
- * Node.js entry: builds the settings store from built-in providers, settings files and an ISPDB
- * folder, and serves the app with @hono/node-server. Used by `mailconf serve` and by the
- * end-to-end tests (which start it on 127.0.0.1 with port 0).
+ * Node.js entry: builds the settings store from the SQL store of published settings, settings
+ * files, an ISPDB folder and the built-in providers (plus resolution by MX over all of them), and
+ * serves the app with @hono/node-server. Used by `mailconf serve` and by the end-to-end tests
+ * (which start it on 127.0.0.1 with port 0).
  */
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
 import { ConfigError, loadIspdb, loadSettingsFile } from "./config-files.ts";
-import type { ProfileSigner } from "./handlers/context.ts";
+import { parseAdminTokens } from "./handlers/admin-auth.ts";
+import type { AppDeps, ProfileSigner } from "./handlers/context.ts";
 import { BUILTIN_PROVIDERS } from "./providers/builtin.ts";
+import { type MxResolver, MxStore, type MxStoreOptions } from "./providers/mx.ts";
+import { SqlStore } from "./providers/sql-store.ts";
 import { LayeredStore, MemoryStore, type SettingsStore } from "./providers/store.ts";
 import {
   type ProfileSigner as CmsSigner,
   createProfileSigner,
   SigningConfigError,
 } from "./signing/signer.ts";
+import { openSqlite, type SqliteDatabase } from "./sqlite.ts";
 
 /** What `mailconf serve` and `mailconf check` read settings from. */
 export interface SettingsSources {
@@ -25,21 +30,38 @@ export interface SettingsSources {
   ispdb?: string;
   /** Serve the built-in providers (default true). */
   builtin?: boolean;
+  /** SQLite file of published settings (created and migrated if needed); none → no SQL store. */
+  db?: string;
+  /** Resolution by MX (see src/providers/mx.ts); none → unknown domains are not looked up in DNS. */
+  mxResolver?: MxResolver;
+  /** Cache and time bounds of resolution by MX. */
+  mxOptions?: MxStoreOptions;
+  /** Operator log (database rows that no longer validate, DNS failures). */
+  log?: (message: string) => void;
 }
 
 /** The loaded store plus what an operator should be told about it. */
 export interface LoadedSettings {
   store: SettingsStore;
+  /** The SQL store of published settings, when `db` was given. */
+  sql?: SqlStore;
+  /** The open database, when `db` was given. */
+  database?: SqliteDatabase;
   /** `publicUrl` from the first settings file that sets one. */
   publicUrl?: string;
   /** Human-readable lines: what was loaded, files skipped and why. */
   report: string[];
+  /** Closes the database, if one was opened. */
+  close(): void;
 }
 
 /**
- * Loads every settings source into one store. Order of precedence (first wins for a domain):
- * settings files in the order given → ISPDB folder → built-in providers.
- * @throws ConfigError if a settings file is missing or invalid (ISPDB files with errors are skipped instead)
+ * Loads every settings source into one store. Order of precedence (the first source that knows a
+ * domain answers; within a source: exact → alias → wildcard): published settings (SQL, `db`) →
+ * settings files in the order given → ISPDB folder → built-in providers; then, for a domain none
+ * of them knows, resolution by MX over all of them (when `mxResolver` is given).
+ * @throws ConfigError if a settings file is missing or invalid (ISPDB files with errors are skipped
+ *   instead) or the database cannot be opened or migrated
  */
 export async function loadSettings(sources: SettingsSources): Promise<LoadedSettings> {
   const layers: SettingsStore[] = [];
@@ -75,7 +97,58 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     layers.push(new MemoryStore(BUILTIN_PROVIDERS.map((provider) => ({ provider, source: "built-in" }))));
     report.push(`built-in: ${BUILTIN_PROVIDERS.length} provider(s)`);
   }
-  return { store: new LayeredStore(layers), publicUrl, report };
+  const files = new LayeredStore(layers);
+  let store: SettingsStore = files;
+  let sql: SqlStore | undefined;
+  let database: SqliteDatabase | undefined;
+  if (sources.db) {
+    try {
+      database = await openSqlite(sources.db);
+    } catch (e) {
+      throw new ConfigError([`--db ${sources.db}: ${(e as Error).message}`]);
+    }
+    sql = new SqlStore(database, { fallback: files, log: sources.log });
+    store = new LayeredStore([sql, files]);
+    const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
+    report.unshift(`database: ${database.path}${migrated}`);
+  }
+  if (sources.mxResolver) {
+    store = new MxStore(store, sources.mxResolver, { log: sources.log, ...sources.mxOptions });
+    report.push("resolution by MX: on (for domains no source knows, when a provider declares mxHosts)");
+  }
+  const db = database;
+  return { store, sql, database, publicUrl, report, close: () => db?.close() };
+}
+
+/**
+ * Reads the admin tokens: a token file (one token or `sha256:<hex>` a line) and/or the value of
+ * MAILCONF_ADMIN_TOKENS (comma or newline separated).
+ * @returns the SHA-256 hashes (empty: the admin API stays off)
+ * @throws ConfigError for an unreadable file or a refused line
+ */
+export async function loadAdminTokens(file?: string, envValue?: string): Promise<Uint8Array[]> {
+  const hashes: Uint8Array[] = [];
+  const problems: string[] = [];
+  if (file) {
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (e) {
+      throw new ConfigError([
+        `${file}: cannot read the admin token file (${(e as NodeJS.ErrnoException).code})`,
+      ]);
+    }
+    const parsed = await parseAdminTokens(text, file);
+    hashes.push(...parsed.hashes);
+    problems.push(...parsed.problems);
+  }
+  if (envValue) {
+    const parsed = await parseAdminTokens(envValue, "MAILCONF_ADMIN_TOKENS", "comma-or-newline");
+    hashes.push(...parsed.hashes);
+    problems.push(...parsed.problems);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return hashes;
 }
 
 /** Options of {@link startServer}. */
@@ -87,7 +160,10 @@ export interface ServeOptions extends SettingsSources {
   /** Overrides a settings file's publicUrl; default `http://<host>:<port>`. */
   publicUrl?: string;
   signProfile?: ProfileSigner;
-  log?: (message: string) => void;
+  /** Admin token file (see {@link loadAdminTokens}). */
+  adminTokenFile?: string;
+  /** Admin tokens as in MAILCONF_ADMIN_TOKENS. */
+  adminTokens?: string;
 }
 
 /** A running server. */
@@ -104,22 +180,34 @@ export interface RunningServer {
  * @throws ConfigError for invalid settings (nothing is started); a listen error (EADDRINUSE …) rejects
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const tokenHashes = await loadAdminTokens(options.adminTokenFile, options.adminTokens);
   const loaded = await loadSettings(options);
   let publicUrl = options.publicUrl ?? loaded.publicUrl;
+  if (loaded.sql && tokenHashes.length > 0)
+    loaded.report.push(`admin API: on at /api/v1/ (${tokenHashes.length} token(s))`);
+  else if (tokenHashes.length > 0) loaded.report.push("admin API: off (no database)");
+  else loaded.report.push("admin API: off (no admin token configured)");
   // publicUrl needs the port, which is only known after listening; the app reads it lazily.
-  const deps = {
+  const deps: AppDeps = {
     store: loaded.store,
     get publicUrl() {
       return publicUrl ?? "";
     },
     signProfile: options.signProfile,
     log: options.log,
+    admin: loaded.sql && tokenHashes.length > 0 ? { store: loaded.sql, tokenHashes } : undefined,
   };
   const app = createApp(deps);
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s));
-    s.once("error", reject);
-  });
+  let server: ReturnType<typeof serve>;
+  try {
+    server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s));
+      s.once("error", reject);
+    });
+  } catch (e) {
+    loaded.close();
+    throw e;
+  }
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -130,7 +218,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     report: loaded.report,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          loaded.close();
+          resolve();
+        });
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       }),
   };

@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import type { EmailAddress } from "../providers/domain.ts";
 import { normalizeDomain } from "../providers/domain.ts";
+import type { SqlStore } from "../providers/sql-store.ts";
 import type { Resolution, SettingsStore } from "../providers/store.ts";
 
 /** Signs a profile: the exact plist bytes in, DER CMS SignedData out (see src/signing). */
@@ -19,6 +20,11 @@ export interface AppDeps {
   signProfile?: ProfileSigner;
   /** Log sink for operator-facing messages (no full addresses). Default: nothing. */
   log?: (message: string) => void;
+  /**
+   * The admin API (`/api/v1/providers…`, `/api/v1/domains…`): the SQL store it publishes to and the
+   * SHA-256 hashes of the accepted bearer tokens. Absent, or no hashes → the admin API is off (404).
+   */
+  admin?: { store: SqlStore; tokenHashes: readonly Uint8Array[] };
 }
 
 /**

@@ -141,6 +141,7 @@ export const settingsOpenApiPath = {
   "/api/v1/settings": {
     get: {
       operationId: "getSettings",
+      security: [],
       summary: "Mail settings for an address, as the settings guide shows them",
       description:
         "The same servers, ports, encryption and user names that autoconfig, Autodiscover and the Apple profile send for the address, in the provider's order of preference, with words for people (security, authenticationText), notes and links.",

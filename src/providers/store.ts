@@ -21,6 +21,8 @@ export interface Resolution {
   aliasOf?: string;
   /** Where the settings came from, e.g. `built-in`, `settings.yaml`, `ispdb:gmail.com.xml`, `database`. */
   source: string;
+  /** With `via: "mx"`: the MX host name of the domain that matched the provider's `mxHosts`. */
+  mxHost?: string;
 }
 
 /** Read side of every backend. `domain` must already be normalised (see normalizeDomain). */
@@ -29,6 +31,49 @@ export interface SettingsStore {
   resolve(domain: string): Promise<Resolution | undefined>;
   /** Every provider with its source, for listings and `mailconf check`. */
   providers(): Promise<{ provider: Provider; source: string }[]>;
+  /** The provider with this id (first in precedence order), for domain assignments by id. */
+  findProvider?(id: string): Promise<ProviderEntry | undefined>;
+  /**
+   * The provider whose `mxHosts` match an MX host name (exact, or `*.suffix` for any name under
+   * the suffix; exact entries win, then the longest suffix). `host` is normalised, no trailing dot.
+   */
+  matchMx?(host: string): Promise<ProviderEntry | undefined>;
+  /** Whether any provider declares `mxHosts`; when none does, MX resolution makes no DNS query. */
+  hasMxHosts?(): Promise<boolean>;
+}
+
+/**
+ * Matches `name` against exact names and `*.suffix` wildcards (a wildcard matches every name under
+ * the suffix, at any depth, but not the suffix itself). Exact wins, then the longest suffix.
+ */
+export class NameIndex<T> {
+  readonly #exact = new Map<string, T>();
+  readonly #wildcards: { suffix: string; value: T }[] = [];
+
+  /** Adds a pattern; the first value added for a pattern wins. */
+  add(pattern: string, value: T): void {
+    if (pattern.startsWith("*.")) {
+      if (!this.#wildcards.some((w) => w.suffix === pattern.slice(1)))
+        this.#wildcards.push({ suffix: pattern.slice(1), value });
+      this.#wildcards.sort((a, b) => b.suffix.length - a.suffix.length);
+    } else if (!this.#exact.has(pattern)) this.#exact.set(pattern, value);
+  }
+
+  get size(): number {
+    return this.#exact.size + this.#wildcards.length;
+  }
+
+  exact(name: string): T | undefined {
+    return this.#exact.get(name);
+  }
+
+  wildcard(name: string): T | undefined {
+    return this.#wildcards.find((w) => name.endsWith(w.suffix))?.value;
+  }
+
+  match(name: string): T | undefined {
+    return this.exact(name) ?? this.wildcard(name);
+  }
 }
 
 /** A provider together with the name of the file (or `built-in`) it came from. */
@@ -47,6 +92,8 @@ export class MemoryStore implements SettingsStore {
   readonly #wildcards: { suffix: string; entry: ProviderEntry }[] = [];
   readonly #aliases = new Map<string, string>();
   readonly #entries: ProviderEntry[];
+  readonly #byId = new Map<string, ProviderEntry>();
+  readonly #mx = new NameIndex<ProviderEntry>();
 
   /**
    * @param entries providers with their source, in order of precedence
@@ -55,6 +102,8 @@ export class MemoryStore implements SettingsStore {
   constructor(entries: ProviderEntry[], aliases: Record<string, string> = {}) {
     this.#entries = entries;
     for (const entry of entries) {
+      if (!this.#byId.has(entry.provider.id)) this.#byId.set(entry.provider.id, entry);
+      for (const host of entry.provider.mxHosts ?? []) this.#mx.add(host, entry);
       for (const domain of entry.provider.domains) {
         if (domain.startsWith("*.")) this.#wildcards.push({ suffix: domain.slice(1), entry });
         else if (!this.#exact.has(domain)) this.#exact.set(domain, entry);
@@ -94,6 +143,18 @@ export class MemoryStore implements SettingsStore {
   async providers(): Promise<ProviderEntry[]> {
     return this.#entries;
   }
+
+  async findProvider(id: string): Promise<ProviderEntry | undefined> {
+    return this.#byId.get(id);
+  }
+
+  async matchMx(host: string): Promise<ProviderEntry | undefined> {
+    return this.#mx.match(host);
+  }
+
+  async hasMxHosts(): Promise<boolean> {
+    return this.#mx.size > 0;
+  }
 }
 
 /**
@@ -114,5 +175,26 @@ export class LayeredStore implements SettingsStore {
   async providers(): Promise<ProviderEntry[]> {
     const all = await Promise.all(this.layers.map((l) => l.providers()));
     return all.flat();
+  }
+
+  async findProvider(id: string): Promise<ProviderEntry | undefined> {
+    for (const layer of this.layers) {
+      const hit = await layer.findProvider?.(id);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  async matchMx(host: string): Promise<ProviderEntry | undefined> {
+    for (const layer of this.layers) {
+      const hit = await layer.matchMx?.(host);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  async hasMxHosts(): Promise<boolean> {
+    for (const layer of this.layers) if (await layer.hasMxHosts?.()) return true;
+    return false;
   }
 }

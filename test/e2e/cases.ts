@@ -10,7 +10,7 @@
  * Web APIs only.
  */
 import { expect } from "vitest";
-import { type E2EAnswer, type E2ERequest, text } from "./http.ts";
+import { E2E_ADMIN_TOKEN, type E2EAnswer, type E2ERequest, text } from "./http.ts";
 
 /** Files the cases need: name → bytes. */
 export interface E2EFiles {
@@ -41,16 +41,19 @@ export interface E2ECaseOptions {
 
 /**
  * A field that legitimately differs between two runs and is normalised before answers are
- * compared: `autodiscover-error-time` = the `Time` attribute of an Autodiscover `Error` (the
- * time of day it was sent, MS-OXDSCLI §2.2.4.1.1.1; src/templates/autodiscover.ts).
+ * compared (test/e2e/suite.ts normaliseVolatile):
+ * - `autodiscover-error-time`: the `Time` attribute of an Autodiscover `Error` (the time of day it
+ *   was sent, MS-OXDSCLI §2.2.4.1.1.1; src/templates/autodiscover.ts);
+ * - `admin-updated-at`: the time of a write to the SQL store, as `"updatedAt"` in admin API JSON
+ *   and as the `Last-Modified` header (src/handlers/admin.ts).
  */
-export type Volatile = "autodiscover-error-time";
+export type Volatile = "autodiscover-error-time" | "admin-updated-at";
 
 /** One exchange (or a few related ones) and its checks. */
 export interface E2ECase {
   /** Stable key: the Node answers recorded for workerd are looked up by it. */
   id: string;
-  group: "autoconfig" | "autodiscover" | "profile" | "pages" | "app";
+  group: "autoconfig" | "autodiscover" | "profile" | "pages" | "admin" | "app";
   title: string;
   requests: E2ERequest[];
   volatile?: Volatile;
@@ -595,6 +598,97 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
       expect(missing?.status).toBe(404);
       expect(text(missing as E2EAnswer)).toBe("Not found.\n");
       for (const a of [health, missing]) expect(a?.headers["x-content-type-options"]).toBe("nosniff");
+    },
+  });
+
+  // --- The admin API against the SQL store (SQLite on Node, D1 on Workers): one case, so the
+  // writes happen in order and are undone at its end. `.test` domains are never looked up by MX.
+  const auth = { Authorization: `Bearer ${E2E_ADMIN_TOKEN}` };
+  const json = (method: string, path: string, body: unknown, headers: Record<string, string> = auth) =>
+    withHost({
+      method,
+      path,
+      headers: { ...headers, "Content-Type": "application/json" },
+      body: new TextEncoder().encode(JSON.stringify(body)),
+    });
+  const hoster = {
+    displayName: "Hoster Mail",
+    domains: ["customer-one.test"],
+    incoming: [{ type: "imap", hostname: "imap.hoster.test", port: 993, socketType: "SSL" }],
+    outgoing: [{ hostname: "smtp.hoster.test", port: 465, socketType: "SSL" }],
+  };
+  cases.push({
+    id: "admin-api-lifecycle",
+    group: "admin",
+    title: "publish a provider and a domain, serve them, refuse bad writes, unpublish (README 'Admin API')",
+    volatile: "admin-updated-at",
+    requests: [
+      get("/api/v1/providers"),
+      get("/api/v1/providers", { Authorization: "Bearer wrong-token-0123456789" }),
+      json("PUT", "/api/v1/providers/hoster.test", hoster),
+      withHost({ path: "/api/v1/providers/hoster.test", headers: auth }),
+      json("PUT", "/api/v1/domains/customer-two.test", { provider: "hoster.test" }),
+      get("/mail/config-v1.1.xml?emailaddress=a%40customer-two.test"),
+      post(AUTODISCOVER, outlookRequest("jane@customer-one.test")),
+      withHost({ path: "/api/v1/domains", headers: auth }),
+      json("PUT", "/api/v1/providers/bad.test", {
+        ...hoster,
+        incoming: [{ type: "imap", hostname: "imap.hoster.test", port: "99x", socketType: "ssl" }],
+      }),
+      json("PUT", "/api/v1/domains/customer-one.test", { provider: "googlemail.com" }),
+      withHost({
+        method: "PUT",
+        path: "/api/v1/domains/x.test",
+        headers: { ...auth, "Content-Type": "text/plain" },
+      }),
+      withHost({ method: "DELETE", path: "/api/v1/domains/customer-two.test", headers: auth }),
+      withHost({ method: "DELETE", path: "/api/v1/providers/hoster.test", headers: auth }),
+      withHost({ path: "/api/v1/providers/hoster.test", headers: auth }),
+      get("/mail/config-v1.1.xml?emailaddress=a%40customer-two.test"),
+      get("/api/v1/openapi.json"),
+    ],
+    check(a) {
+      const [noToken, wrongToken, put, got, putDomain, autoconfig, autodiscover, domains, invalid, conflict] =
+        a;
+      const [wrongType, delDomain, delProvider, gone, autoconfigGone, openapi] = a.slice(10);
+      for (const r of [noToken, wrongToken]) {
+        expect(r?.status).toBe(401);
+        expect(r?.headers["www-authenticate"]).toBe('Bearer realm="mailconf admin"');
+      }
+      expect(put?.status).toBe(201);
+      expect(put?.headers.location).toBe("/api/v1/providers/hoster.test");
+      expect(JSON.parse(text(put as E2EAnswer))).toMatchObject({
+        id: "hoster.test",
+        incoming: [{ username: "%EMAILADDRESS%", authentication: ["password-cleartext"] }],
+      });
+      expect(got?.status).toBe(200);
+      expect(got?.headers["last-modified"]).toMatch(/GMT$/);
+      expect(putDomain?.status).toBe(201);
+      expect(JSON.parse(text(putDomain as E2EAnswer))).toMatchObject({
+        domain: "customer-two.test",
+        provider: "hoster.test",
+        origin: "assigned",
+      });
+      expect(autoconfig?.status).toBe(200);
+      expect(text(autoconfig as E2EAnswer)).toContain('<emailProvider id="hoster.test">');
+      expect(text(autodiscover as E2EAnswer)).toContain("<Server>imap.hoster.test</Server>");
+      expect(JSON.parse(text(domains as E2EAnswer)).domains).toHaveLength(2);
+      expect(invalid?.status).toBe(400);
+      expect(JSON.parse(text(invalid as E2EAnswer)).errors).toEqual([
+        { path: "incoming[0].port", message: 'expected an integer 1-65535, got "99x"' },
+        {
+          path: "incoming[0].socketType",
+          message: 'expected one of SSL, STARTTLS, plain (exact case), got "ssl"',
+        },
+      ]);
+      expect(conflict?.status).toBe(409);
+      expect(wrongType?.status).toBe(415);
+      expect(delDomain?.status).toBe(204);
+      expect(delProvider?.status).toBe(204);
+      expect(gone?.status).toBe(404);
+      expect(autoconfigGone?.status).toBe(404);
+      expect(openapi?.status).toBe(200);
+      expect(JSON.parse(text(openapi as E2EAnswer)).openapi).toMatch(/^3\./);
     },
   });
   return cases;

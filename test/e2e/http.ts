@@ -99,3 +99,9 @@ export interface EncodedAnswer {
 
 export const encodeAnswer = (a: E2EAnswer): EncodedAnswer => ({ ...a, body: toBase64(a.body) });
 export const decodeAnswer = (a: EncodedAnswer): E2EAnswer => ({ ...a, body: fromBase64(a.body) });
+
+/** The admin API token both runtimes accept in the end-to-end runs (test value, at least 16 characters). */
+export const E2E_ADMIN_TOKEN = "e2e-admin-token-0123456789";
+
+/** The public URL both runtimes are configured with in the end-to-end runs. */
+export const E2E_PUBLIC_URL = "https://autoconfig.test.example";

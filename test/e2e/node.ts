@@ -3,8 +3,9 @@
  * (node:http, so the Host header can be set), the Node servers started with the same settings
  * files as the Worker bundle, and the profile-signing material of a run.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { BUNDLED_SETTINGS } from "../../src/generated/bundled-settings.ts";
 import { loadProfileSigner, type RunningServer } from "../../src/node.ts";
@@ -13,7 +14,14 @@ import { startTestServer } from "../helpers/server.ts";
 import { AUTODISCOVER_DIR, REPO_ROOT } from "../helpers/shared.ts";
 import type { E2EFiles } from "./cases.ts";
 import type { E2ESigning } from "./files.ts";
-import { appHeaders, type E2EAnswer, type E2ETarget, type E2ETargets } from "./http.ts";
+import {
+  appHeaders,
+  E2E_ADMIN_TOKEN,
+  E2E_PUBLIC_URL,
+  type E2EAnswer,
+  type E2ETarget,
+  type E2ETargets,
+} from "./http.ts";
 
 function readTree(dir: string, root = dir): Record<string, Uint8Array> {
   const out: Record<string, Uint8Array> = {};
@@ -30,16 +38,19 @@ export function readE2EFiles(): E2EFiles {
   return { autodiscover: readTree(AUTODISCOVER_DIR), golden: readTree(join(REPO_ROOT, "test/golden")) };
 }
 
-/** The public URL both runtimes are configured with in tests. */
-export const TEST_PUBLIC_URL = "https://autoconfig.test.example";
-
-/** The real Node server on 127.0.0.1 with the settings files the Worker bundles (wrangler.toml). */
+/**
+ * The real Node server on 127.0.0.1 as the Worker is configured in the tests: the settings files
+ * the Worker bundles (wrangler.toml), the same public URL, a fresh SQLite database of published
+ * settings with the admin API on ({@link E2E_ADMIN_TOKEN}), no resolution by MX.
+ */
 export function startE2EServer(
   signProfile?: (content: Uint8Array) => Promise<Uint8Array>,
 ): Promise<RunningServer> {
   return startTestServer({
     configFiles: BUNDLED_SETTINGS.map((f) => f.source),
-    publicUrl: TEST_PUBLIC_URL,
+    publicUrl: E2E_PUBLIC_URL,
+    db: join(mkdtempSync(join(tmpdir(), "mailconf-e2e-")), "published.db"),
+    adminTokens: E2E_ADMIN_TOKEN,
     signProfile,
   });
 }

@@ -32,28 +32,52 @@ export interface E2ESuiteOptions {
   filter?: (c: E2ECase) => boolean;
 }
 
-/** Tolerance for a volatile time of day: the reference answers are recorded before the tests run. */
+/** Tolerance for a volatile time: the reference answers are recorded before the tests run. */
 const TIME_TOLERANCE_MS = 15 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const ERROR_TIME_RE = /<Error Time="(\d\d):(\d\d):(\d\d)\.(\d{3})" Id="/g;
+const UPDATED_AT_RE = /"updatedAt":"([^"]*)"/g;
+
+function expectRecent(ms: number, now: number, what: string): void {
+  expect(Math.abs(ms - now), `${what} is not the current time`).toBeLessThanOrEqual(TIME_TOLERANCE_MS);
+}
 
 /**
- * Replaces a case's volatile field by a fixed marker, after checking it is what it claims:
- * `autodiscover-error-time` must occur exactly once, as hh:mm:ss.mmm (UTC), within 15 minutes
- * of `now` (across midnight). Anything else in the body is left as it is.
+ * Replaces a case's volatile field by a fixed marker, after checking it is what it claims; the
+ * rest of the answer is left as it is.
+ * - `autodiscover-error-time`: exactly one `<Error Time="hh:mm:ss.mmm"` (UTC), within 15 minutes
+ *   of `now` (across midnight);
+ * - `admin-updated-at`: every `"updatedAt":"…"` an ISO 8601 time and the `Last-Modified` header an
+ *   HTTP date, each within 15 minutes of `now` (answers without them are unchanged).
  */
 export function normaliseVolatile(answer: E2EAnswer, volatile: Volatile, now = Date.now()): E2EAnswer {
-  const body = text(answer);
-  const matches = [...body.matchAll(ERROR_TIME_RE)];
-  expect(matches, `${volatile}: one <Error Time="hh:mm:ss.mmm"> in ${body.slice(0, 400)}`).toHaveLength(1);
-  const [whole, h, m, s, ms] = (matches[0] as RegExpMatchArray).map((x) => x);
-  const timeOfDay = ((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1000 + Number(ms);
-  const diff = Math.abs(timeOfDay - (now % DAY_MS));
-  expect(Math.min(diff, DAY_MS - diff), `${volatile}: ${whole} is not the current time`).toBeLessThanOrEqual(
-    TIME_TOLERANCE_MS,
-  );
-  const normalised = body.replace(whole as string, '<Error Time="(time of day)" Id="');
-  return { ...answer, body: new TextEncoder().encode(normalised) };
+  let body = text(answer);
+  const headers = { ...answer.headers };
+  if (volatile === "autodiscover-error-time") {
+    const matches = [...body.matchAll(ERROR_TIME_RE)];
+    expect(matches, `${volatile}: one <Error Time="hh:mm:ss.mmm"> in ${body.slice(0, 400)}`).toHaveLength(1);
+    const [whole, h, m, s, ms] = matches[0] as RegExpMatchArray;
+    const timeOfDay = ((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1000 + Number(ms);
+    const diff = Math.abs(timeOfDay - (now % DAY_MS));
+    expect(
+      Math.min(diff, DAY_MS - diff),
+      `${volatile}: ${whole} is not the current time`,
+    ).toBeLessThanOrEqual(TIME_TOLERANCE_MS);
+    body = body.replace(whole as string, '<Error Time="(time of day)" Id="');
+  } else {
+    body = body.replace(UPDATED_AT_RE, (whole, iso: string) => {
+      expect(iso, `${volatile}: ${whole}`).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expectRecent(Date.parse(iso), now, `${volatile}: ${whole}`);
+      return '"updatedAt":"(time of write)"';
+    });
+    const modified = headers["last-modified"];
+    if (modified !== undefined) {
+      expect(modified, `${volatile}: Last-Modified`).toMatch(/^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$/);
+      expectRecent(Date.parse(modified), now, `${volatile}: Last-Modified ${modified}`);
+      headers["last-modified"] = "(time of write)";
+    }
+  }
+  return { ...answer, headers, body: new TextEncoder().encode(body) };
 }
 
 /** Asserts two answers are the same: status, app headers, body bytes (after the case's volatile field). */

@@ -9,10 +9,17 @@
 import { e2eCases } from "../e2e/cases.ts";
 import { encodeAnswers } from "../e2e/files.ts";
 import type { E2EAnswer } from "../e2e/http.ts";
-import { httpTarget, readE2EFiles, TEST_PUBLIC_URL } from "../e2e/node.ts";
+import { E2E_ADMIN_TOKEN, E2E_PUBLIC_URL } from "../e2e/http.ts";
+import { httpTarget, readE2EFiles } from "../e2e/node.ts";
 import { startWranglerDev } from "./wrangler-dev.ts";
 
-const dev = await startWranglerDev({ MAILCONF_PUBLIC_URL: TEST_PUBLIC_URL });
+// As the Node server of the end-to-end tests; D1 starts empty (--persist-to a new folder), so the
+// Worker applies the migrations itself on its first request.
+const dev = await startWranglerDev({
+  MAILCONF_PUBLIC_URL: E2E_PUBLIC_URL,
+  MAILCONF_ADMIN_TOKENS: E2E_ADMIN_TOKEN,
+  MAILCONF_MX: "off",
+});
 try {
   const target = httpTarget(dev.url);
   const answers: Record<string, E2EAnswer[]> = {};

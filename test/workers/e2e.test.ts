@@ -8,7 +8,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
-import { createWorker, type WorkerEnv } from "../../src/worker.ts";
+import { createWorker, type WorkerEnv } from "../../src/worker-app.ts";
 import { DEFAULT_HOST } from "../e2e/cases.ts";
 import { decodeAnswers, decodeFiles } from "../e2e/files.ts";
 import { answerFromResponse, type E2ERequest, type E2ETarget } from "../e2e/http.ts";

@@ -1,0 +1,294 @@
+/**
+ * Node-only: the `mailconf` commands that publish to the SQL store (the same store as the admin API):
+ *
+ *   mailconf providers list [--json]
+ *   mailconf providers add <settings file>…        publish every provider (and alias) in the files
+ *   mailconf providers remove <id>…
+ *   mailconf providers export [id…] [--json]       a settings file of what is published
+ *   mailconf domains list [--provider ID] [--json]
+ *   mailconf domains add <domain> <provider id>    or: domains add <domain> --alias-of <domain>
+ *   mailconf domains remove <domain>…
+ *   mailconf import-ispdb <folder|file>            Mozilla ISPDB files into the SQL store
+ *   mailconf hash-token [token|-]                  a `sha256:` line for the admin token file
+ *
+ * Every command takes `--db <path>` (env MAILCONF_DB, default ./mailconf.db); the ones naming
+ * providers also `--config` and `--ispdb`, so a domain can be assigned to a provider of those sources.
+ * Each write is one transaction: a failed write changes nothing. A running server sees it at once.
+ * Exit codes: 0 ok, 1 refused (validation, conflict, not found), 2 bad usage or configuration.
+ */
+import { type Command, Option } from "commander";
+import { stringify } from "yaml";
+import { loadIspdb, loadSettingsFile } from "./config-files.ts";
+import { MIN_TOKEN_LENGTH, tokenHashLine } from "./handlers/admin-auth.ts";
+import { loadSettings } from "./node.ts";
+import { normalizeDomain } from "./providers/domain.ts";
+import { formatPath, type Provider } from "./providers/model.ts";
+import { type DomainEntry, type SqlStore, WriteError } from "./providers/sql-store.ts";
+
+/** Default SQLite file of `mailconf serve` and the publishing commands. */
+export const DEFAULT_DB = "./mailconf.db";
+
+const dbOption = () =>
+  new Option("--db <path>", "SQLite file of published settings").env("MAILCONF_DB").default(DEFAULT_DB);
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+interface StoreOptions {
+  db: string;
+  config?: string[];
+  ispdb?: string;
+}
+
+/** Opens the store (with the other sources as fallback for provider ids), runs `fn`, closes it. */
+async function withStore<T>(opts: StoreOptions, fn: (store: SqlStore) => Promise<T>): Promise<T> {
+  const loaded = await loadSettings({ db: opts.db, configFiles: opts.config ?? [], ispdb: opts.ispdb });
+  try {
+    return await fn(loaded.sql as SqlStore);
+  } catch (e) {
+    if (!(e instanceof WriteError)) throw e;
+    for (const err of e.errors) console.error(`${formatPath(err.path)}: ${err.message}`);
+    process.exitCode = 1;
+    return undefined as T;
+  } finally {
+    loaded.close();
+  }
+}
+
+/** Every page of a listing. */
+async function all<T>(page: (after?: string) => Promise<{ items: T[]; next: string | null }>): Promise<T[]> {
+  const out: T[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const p = await page(after);
+    out.push(...p.items);
+    if (p.next === null) return out;
+    after = p.next;
+  }
+}
+
+const allDomains = (store: SqlStore, provider?: string) =>
+  all<DomainEntry>((after) => store.listDomains({ after, limit: 10_000, provider }));
+
+/** Adds the publishing commands to the program. */
+export function registerPublishCommands(cmd: Command): void {
+  const providers = cmd.command("providers").description("published providers (the SQL store)");
+
+  providers
+    .command("list")
+    .description("list published providers")
+    .addOption(dbOption())
+    .option("--json", "print JSON")
+    .action(async (opts: StoreOptions & { json?: boolean }) => {
+      await withStore(opts, async (store) => {
+        const list = await all((after) => store.listProviders({ after, limit: 10_000 }));
+        if (opts.json) {
+          console.log(
+            JSON.stringify(
+              list.map((p) => ({ ...p.provider, updatedAt: p.updatedAt })),
+              null,
+              2,
+            ),
+          );
+          return;
+        }
+        for (const { provider, updatedAt } of list) {
+          console.log(
+            `${provider.id}\t${provider.displayName}\t${provider.domains.join(", ")}\t${updatedAt}`,
+          );
+        }
+        console.error(`${list.length} provider(s) in ${opts.db}`);
+      });
+    });
+
+  providers
+    .command("add")
+    .description("publish every provider (and alias) of settings files; one transaction")
+    .argument("<files...>", "settings files, YAML or JSON (as for --config)")
+    .addOption(dbOption())
+    .action(async (files: string[], opts: StoreOptions) => {
+      const list: Provider[] = [];
+      const aliases: Record<string, string> = {};
+      for (const file of files) {
+        const settings = await loadSettingsFile(file); // ConfigError: file:line: path: rule (exit 2)
+        list.push(...settings.providers);
+        Object.assign(aliases, settings.aliases);
+      }
+      await withStore(opts, async (store) => {
+        const result = await store.putProviders(list, aliases);
+        if (result.created.length) console.log(`created: ${result.created.join(", ")}`);
+        if (result.replaced.length) console.log(`replaced: ${result.replaced.join(", ")}`);
+        const n = Object.keys(aliases).length;
+        if (n) console.log(`aliases: ${n}`);
+      });
+    });
+
+  providers
+    .command("remove")
+    .description("delete published providers with their own domains")
+    .argument("<ids...>", "provider ids")
+    .addOption(dbOption())
+    .action(async (ids: string[], opts: StoreOptions) => {
+      await withStore(opts, async (store) => {
+        for (const id of ids) {
+          await store.deleteProvider(id);
+          console.log(`removed ${id}`);
+        }
+      });
+    });
+
+  providers
+    .command("export")
+    .description("print published providers as a settings file (YAML, or --json)")
+    .argument("[ids...]", "provider ids (default: all)")
+    .addOption(dbOption())
+    .option("--json", "print JSON")
+    .action(async (ids: string[], opts: StoreOptions & { json?: boolean }) => {
+      await withStore(opts, async (store) => {
+        const published = await all((after) => store.listProviders({ after, limit: 10_000 }));
+        const wanted = ids.length ? published.filter((p) => ids.includes(p.provider.id)) : published;
+        const missing = ids.filter((id) => !published.some((p) => p.provider.id === id));
+        if (missing.length) {
+          console.error(`not published: ${missing.join(", ")}`);
+          process.exitCode = 1;
+        }
+        const domains = await allDomains(store);
+        const byId = new Map(
+          wanted.map((p) => [p.provider.id, { ...p.provider, domains: [...p.provider.domains] }]),
+        );
+        const aliases: Record<string, string> = {};
+        for (const d of domains) {
+          if (d.origin !== "assigned") continue;
+          const target = d.provider ? byId.get(d.provider) : undefined;
+          if (target) target.domains.push(d.domain);
+          else if (d.aliasOf && !ids.length) aliases[d.domain] = d.aliasOf;
+          else if (d.provider && !ids.length)
+            console.error(
+              `# not exportable to a settings file: ${d.domain} -> provider ${d.provider} (not published)`,
+            );
+        }
+        const doc = { providers: [...byId.values()], ...(Object.keys(aliases).length ? { aliases } : {}) };
+        console.log(opts.json ? JSON.stringify(doc, null, 2) : stringify(doc, { lineWidth: 0 }).trimEnd());
+      });
+    });
+
+  const domains = cmd.command("domains").description("published domains (the SQL store)");
+
+  domains
+    .command("list")
+    .description("list published domains")
+    .addOption(dbOption())
+    .option("--provider <id>", "only the domains of this provider")
+    .option("--json", "print JSON")
+    .action(async (opts: StoreOptions & { provider?: string; json?: boolean }) => {
+      await withStore(opts, async (store) => {
+        const list = await allDomains(store, opts.provider);
+        if (opts.json) {
+          console.log(JSON.stringify(list, null, 2));
+          return;
+        }
+        for (const d of list) {
+          const target = d.provider ? `provider ${d.provider}` : `alias of ${d.aliasOf}`;
+          console.log(`${d.domain}\t${target}\t${d.origin}\t${d.updatedAt}`);
+        }
+        console.error(`${list.length} domain(s) in ${opts.db}`);
+      });
+    });
+
+  domains
+    .command("add")
+    .description("serve a domain with a provider (any source, by id), or as an alias of another domain")
+    .argument("<domain>", "mail domain, or *.domain for every subdomain")
+    .argument("[provider]", "provider id, e.g. gmail.com")
+    .option("--alias-of <domain>", "serve it as this domain instead")
+    .addOption(dbOption())
+    .option("-c, --config <file>", "settings file whose providers may be named (repeatable)", collect, [])
+    .option("--ispdb <folder>", "ISPDB folder whose providers may be named")
+    .action(
+      async (domain: string, provider: string | undefined, opts: StoreOptions & { aliasOf?: string }) => {
+        if ((provider === undefined) === (opts.aliasOf === undefined)) {
+          console.error("mailconf: give either a provider id or --alias-of <domain>");
+          process.exitCode = 2;
+          return;
+        }
+        await withStore(opts, async (store) => {
+          const target = provider !== undefined ? { provider } : { aliasOf: opts.aliasOf as string };
+          const { created, entry } = await store.putDomain(domain, target);
+          const what = entry.provider ? `provider ${entry.provider}` : `alias of ${entry.aliasOf}`;
+          console.log(`${created ? "added" : "updated"} ${entry.domain}: ${what}`);
+        });
+      },
+    );
+
+  domains
+    .command("remove")
+    .description("delete assigned domains")
+    .argument("<domains...>", "mail domains")
+    .addOption(dbOption())
+    .action(async (names: string[], opts: StoreOptions) => {
+      await withStore(opts, async (store) => {
+        for (const name of names) {
+          const domain = normalizeDomain(name, { wildcard: true });
+          if (!domain)
+            throw new WriteError("invalid", [
+              { path: ["domain"], message: `expected a domain name, got ${JSON.stringify(name)}` },
+            ]);
+          await store.deleteDomain(domain);
+          console.log(`removed ${domain}`);
+        }
+      });
+    });
+
+  cmd
+    .command("import-ispdb")
+    .description("publish Mozilla ISPDB files into the SQL store (replaces providers with the same id)")
+    .argument("<path>", "ISPDB folder, or one clientConfig .xml file")
+    .addOption(dbOption())
+    .action(async (path: string, opts: StoreOptions) => {
+      const folder = await loadIspdb(path);
+      for (const s of folder.skipped) console.error(`skipped ${s.file}: ${s.reason}`);
+      await withStore(opts, async (store) => {
+        // A domain already served by another published provider stays with it (reported).
+        const owner = new Map<string, string>();
+        for (const d of await allDomains(store)) owner.set(d.domain, d.provider ?? `(alias of ${d.aliasOf})`);
+        const list: Provider[] = [];
+        for (const { provider, source } of folder.entries) {
+          const kept = provider.domains.filter((d) => {
+            const current = owner.get(d);
+            if (current === undefined || current === provider.id) return true;
+            console.error(`${source}: ${d} kept with ${current}`);
+            return false;
+          });
+          if (kept.length === 0) {
+            console.error(`${source}: skipped, every domain is served by another provider`);
+            continue;
+          }
+          for (const d of kept) owner.set(d, provider.id);
+          list.push({ ...provider, domains: kept });
+        }
+        const result = await store.putProviders(list);
+        console.log(
+          `imported ${list.length} provider(s) from ${path}: ${result.created.length} created, ${result.replaced.length} replaced, ${folder.skipped.length} file(s) skipped`,
+        );
+      });
+    });
+
+  cmd
+    .command("hash-token")
+    .description("print the sha256: line of an admin token for --admin-token-file (no token: make one)")
+    .argument("[token]", "the token, or - to read it from standard input")
+    .action(async (token?: string) => {
+      let value = token;
+      if (value === "-") {
+        const chunks: Buffer[] = [];
+        for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+        value = Buffer.concat(chunks).toString("utf8").trim();
+      }
+      if (value !== undefined && value.length < MIN_TOKEN_LENGTH)
+        console.error(`mailconf: warning: a token should have at least ${MIN_TOKEN_LENGTH} characters`);
+      if (value === undefined) {
+        value = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+        console.log(`token (give it to the admin client; keep only the hash below): ${value}`);
+      }
+      console.log(await tokenHashLine(value));
+    });
+}

@@ -1,0 +1,640 @@
+/**
+ * The SQL store of published settings (admin API, `mailconf providers|domains|import-ispdb`):
+ * SQLite on Node, D1 on Workers, through the {@link SqlDriver} interface; schema in migrations/.
+ *
+ * Reading: {@link SqlStore.resolve} answers a domain with one query, in the order
+ * exact → alias → wildcard (longest suffix first), like the other stores. A domain may be assigned
+ * to a provider of any source (a settings file, the ISPDB folder, the built-in Gmail …) by id, and
+ * an alias may point to a domain any source serves: the `fallback` store (the layers below this one)
+ * answers those. Every lookup reads the database, so a write is visible to the next request, and
+ * writes made by another process (the CLI beside a running server) too.
+ *
+ * Writing: every write is one transaction (driver `batch`), guarded by the schema's constraints,
+ * so a failed write changes nothing. Bodies are validated with the settings model first.
+ *
+ * Web APIs only: this module runs unchanged on Node.js and on Cloudflare Workers.
+ */
+import { normalizeDomain } from "./domain.ts";
+import { type FieldError, type Provider, ProviderSchema } from "./model.ts";
+import {
+  MAX_SQL_PARAMS,
+  SqlConstraintError,
+  type SqlDriver,
+  type SqlStatement,
+  type SqlValue,
+} from "./sql.ts";
+import { NameIndex, type ProviderEntry, type Resolution, type SettingsStore } from "./store.ts";
+
+/** The `source` of everything served from the SQL store. */
+export const SQL_SOURCE = "database";
+
+/** A published domain entry (one row of the domains table). */
+export interface DomainEntry {
+  /** Normalised; `*.example.com` serves every subdomain of example.com. */
+  domain: string;
+  /** The provider id serving it (any source), unless it is an alias. */
+  provider?: string;
+  /** The domain it is an alias of, unless it names a provider. */
+  aliasOf?: string;
+  /** `provider`: listed in the provider's own `domains`; `assigned`: set with PUT /domains (or the CLI). */
+  origin: "provider" | "assigned";
+  /** ISO 8601 time of the last write. */
+  updatedAt: string;
+}
+
+/** A published provider with its last write time. */
+export interface PublishedProvider {
+  provider: Provider;
+  updatedAt: string;
+}
+
+/** A page of a listing; `next` is the cursor for the following page (`after=`), or null at the end. */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+/**
+ * Why a write was refused. Nothing was changed.
+ * - `invalid`: the request names something that does not exist or is not allowed (HTTP 400)
+ * - `conflict`: it contradicts what is stored, e.g. a domain served by another provider (HTTP 409)
+ * - `not-found`: the provider or domain to delete is not published (HTTP 404)
+ */
+export class WriteError extends Error {
+  constructor(
+    readonly kind: "invalid" | "conflict" | "not-found",
+    readonly errors: FieldError[],
+  ) {
+    super(errors.map((e) => e.message).join("; "));
+    this.name = "WriteError";
+  }
+}
+
+/** What a domain is published as: served by a provider (by id), or an alias of another domain. */
+export type DomainTarget = { provider: string } | { aliasOf: string };
+
+interface DomainRow {
+  domain: string;
+  provider_id: string | null;
+  alias_of: string | null;
+  origin: "provider" | "assigned";
+  updated_at: string;
+  body?: string | null;
+}
+
+/** At most this many wildcard suffixes are tried per lookup (keeps a query under D1's 100 parameters). */
+const MAX_CANDIDATES = MAX_SQL_PARAMS - 2;
+
+/**
+ * The names a row may have to match `name`: the name itself, then `*.<suffix>` for every suffix of
+ * two or more labels, nearest first (`a.b.example.com` → `*.b.example.com`, `*.example.com`).
+ */
+export function matchCandidates(name: string): string[] {
+  const labels = name.split(".");
+  const out = [name];
+  for (let i = 1; i + 2 <= labels.length && out.length < MAX_CANDIDATES; i++) {
+    out.push(`*.${labels.slice(i).join(".")}`);
+  }
+  return out;
+}
+
+const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ");
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Options of {@link SqlStore}. */
+export interface SqlStoreOptions {
+  /**
+   * The stores below this one (settings files → ISPDB → built-in): they answer provider ids of
+   * assigned domains and alias targets that are not published here.
+   */
+  fallback?: SettingsStore;
+  /** Clock for `updated_at` (tests). */
+  now?: () => Date;
+  /** Operator log for rows that no longer validate (they are skipped, never served half-read). */
+  log?: (message: string) => void;
+}
+
+/** The SQL store. See the module documentation. */
+export class SqlStore implements SettingsStore {
+  readonly #db: SqlDriver;
+  readonly #fallback?: SettingsStore;
+  readonly #now: () => Date;
+  readonly #log?: (message: string) => void;
+  /** Parsed provider bodies by their JSON text (bounded), so a lookup does not re-validate. */
+  readonly #parsed = new Map<string, Provider | null>();
+
+  constructor(driver: SqlDriver, options: SqlStoreOptions = {}) {
+    this.#db = driver;
+    this.#fallback = options.fallback;
+    this.#now = options.now ?? (() => new Date());
+    this.#log = options.log;
+  }
+
+  /** The stores below this one, if any. */
+  get fallback(): SettingsStore | undefined {
+    return this.#fallback;
+  }
+
+  // ---------------------------------------------------------------- reading (SettingsStore)
+
+  /** Validated provider from a stored body; `undefined` (logged) if the row no longer validates. */
+  #provider(body: string | null | undefined, id: string): Provider | undefined {
+    if (!body) return undefined;
+    let hit = this.#parsed.get(body);
+    if (hit === undefined) {
+      let data: unknown;
+      try {
+        data = JSON.parse(body);
+      } catch {
+        data = undefined;
+      }
+      const result = ProviderSchema.safeParse(data);
+      hit = result.success ? result.data : null;
+      if (!result.success) this.#log?.(`database: provider ${id} does not validate any more; skipped`);
+      if (this.#parsed.size >= 1000) this.#parsed.clear();
+      this.#parsed.set(body, hit);
+    }
+    return hit ?? undefined;
+  }
+
+  /** The entry of a row naming a provider: published here, else from the fallback by id. */
+  async #entryOf(row: DomainRow): Promise<ProviderEntry | undefined> {
+    if (!row.provider_id) return undefined;
+    const own = this.#provider(row.body, row.provider_id);
+    if (own) return { provider: own, source: SQL_SOURCE };
+    const other = await this.#fallback?.findProvider?.(row.provider_id);
+    return other && { provider: other.provider, source: `${SQL_SOURCE} (provider from ${other.source})` };
+  }
+
+  async #rows(names: string[]): Promise<DomainRow[]> {
+    const { rows } = await this.#db.execute({
+      sql: `SELECT d.domain, d.provider_id, d.alias_of, d.origin, d.updated_at, p.body
+              FROM domains d LEFT JOIN providers p ON p.id = d.provider_id
+             WHERE d.domain IN (${placeholders(names.length)})`,
+      params: names,
+    });
+    return rows as unknown as DomainRow[];
+  }
+
+  /** Exact or wildcard match among rows naming a provider (aliases are not followed). */
+  async #direct(
+    name: string,
+    rows: DomainRow[],
+  ): Promise<{ entry: ProviderEntry; via: "exact" | "wildcard" } | undefined> {
+    const byName = new Map(rows.map((r) => [r.domain, r]));
+    for (const candidate of matchCandidates(name)) {
+      const row = byName.get(candidate);
+      if (!row?.provider_id) continue;
+      const entry = await this.#entryOf(row);
+      if (entry) return { entry, via: candidate === name ? "exact" : "wildcard" };
+    }
+    return undefined;
+  }
+
+  async resolve(domain: string): Promise<Resolution | undefined> {
+    const candidates = matchCandidates(domain);
+    const rows = await this.#rows(candidates);
+    if (rows.length === 0) return undefined;
+    const exact = rows.find((r) => r.domain === domain);
+    if (exact?.provider_id) {
+      const entry = await this.#entryOf(exact);
+      if (entry) return { ...entry, domain, via: "exact" };
+    }
+    if (exact?.alias_of) {
+      const target = await this.#aliasTarget(exact.alias_of);
+      if (target) return { ...target.entry, domain, via: "alias", aliasOf: exact.alias_of };
+    }
+    const wild = await this.#direct(
+      domain,
+      rows.filter((r) => r.domain !== domain),
+    );
+    return wild && { ...wild.entry, domain, via: "wildcard" };
+  }
+
+  /** What an alias points at: a domain published here or known to the fallback (exact or wildcard). */
+  async #aliasTarget(target: string): Promise<{ entry: ProviderEntry } | undefined> {
+    const own = await this.#direct(target, await this.#rows(matchCandidates(target)));
+    if (own) return own;
+    const other = await this.#fallback?.resolve(target);
+    if (other && (other.via === "exact" || other.via === "wildcard")) {
+      return {
+        entry: { provider: other.provider, source: `${SQL_SOURCE} (alias target from ${other.source})` },
+      };
+    }
+    return undefined;
+  }
+
+  async providers(): Promise<ProviderEntry[]> {
+    const { rows } = await this.#db.execute({ sql: "SELECT id, body FROM providers ORDER BY id" });
+    return rows.flatMap((r) => {
+      const provider = this.#provider(String(r.body), String(r.id));
+      return provider ? [{ provider, source: SQL_SOURCE }] : [];
+    });
+  }
+
+  async findProvider(id: string): Promise<ProviderEntry | undefined> {
+    const own = await this.getProvider(id);
+    if (own) return { provider: own.provider, source: SQL_SOURCE };
+    return this.#fallback?.findProvider?.(id);
+  }
+
+  async matchMx(host: string): Promise<ProviderEntry | undefined> {
+    const candidates = matchCandidates(host);
+    const { rows } = await this.#db.execute({
+      sql: `SELECT m.pattern, m.provider_id, p.body
+              FROM mx_hosts m JOIN providers p ON p.id = m.provider_id
+             WHERE m.pattern IN (${placeholders(candidates.length)})`,
+      params: candidates,
+    });
+    // Exact first, then the nearest suffix; among equals, the lowest provider id (deterministic).
+    const rank = (pattern: string) => candidates.indexOf(pattern);
+    const sorted = [...rows].sort(
+      (a, b) =>
+        rank(String(a.pattern)) - rank(String(b.pattern)) ||
+        String(a.provider_id).localeCompare(String(b.provider_id)),
+    );
+    for (const row of sorted) {
+      const provider = this.#provider(String(row.body), String(row.provider_id));
+      if (provider) return { provider, source: SQL_SOURCE };
+    }
+    return undefined;
+  }
+
+  async hasMxHosts(): Promise<boolean> {
+    const { rows } = await this.#db.execute({ sql: "SELECT 1 AS x FROM mx_hosts LIMIT 1" });
+    return rows.length > 0;
+  }
+
+  // ---------------------------------------------------------------- admin reads
+
+  /** A published provider, or `undefined`. */
+  async getProvider(id: string): Promise<PublishedProvider | undefined> {
+    const { rows } = await this.#db.execute({
+      sql: "SELECT body, updated_at FROM providers WHERE id = ?",
+      params: [id],
+    });
+    const row = rows[0];
+    const provider = row && this.#provider(String(row.body), id);
+    return provider && { provider, updatedAt: String(row.updated_at) };
+  }
+
+  /** Published providers by id, `limit` per page after the cursor `after`. */
+  async listProviders(options: { after?: string; limit?: number } = {}): Promise<Page<PublishedProvider>> {
+    const limit = Math.max(1, Math.min(options.limit ?? 1000, 10_000));
+    const { rows } = await this.#db.execute({
+      sql: "SELECT id, body, updated_at FROM providers WHERE id > ? ORDER BY id LIMIT ?",
+      params: [options.after ?? "", limit + 1],
+    });
+    const items = rows.slice(0, limit).flatMap((r) => {
+      const provider = this.#provider(String(r.body), String(r.id));
+      return provider ? [{ provider, updatedAt: String(r.updated_at) }] : [];
+    });
+    const last = rows[limit - 1];
+    return { items, next: rows.length > limit && last ? String(last.id) : null };
+  }
+
+  /** A published domain entry, or `undefined`. `domain` must be normalised. */
+  async getDomain(domain: string): Promise<DomainEntry | undefined> {
+    const row = (await this.#rows([domain]))[0];
+    return row && toEntry(row);
+  }
+
+  /** Published domain entries by name, optionally only those of one provider. */
+  async listDomains(
+    options: { after?: string; limit?: number; provider?: string } = {},
+  ): Promise<Page<DomainEntry>> {
+    const limit = Math.max(1, Math.min(options.limit ?? 1000, 10_000));
+    const params: SqlValue[] = [options.after ?? ""];
+    let where = "domain > ?";
+    if (options.provider !== undefined) {
+      where += " AND provider_id = ?";
+      params.push(options.provider);
+    }
+    const { rows } = await this.#db.execute({
+      sql: `SELECT domain, provider_id, alias_of, origin, updated_at FROM domains WHERE ${where} ORDER BY domain LIMIT ?`,
+      params: [...params, limit + 1],
+    });
+    const entries = (rows as unknown as DomainRow[]).map(toEntry);
+    const items = entries.slice(0, limit);
+    return { items, next: entries.length > limit ? (items[items.length - 1]?.domain ?? null) : null };
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Publishes providers (create or replace by id), all in one transaction, with optional aliases
+   * (`alias domain → served domain`). A provider's `domains` become its `provider` domain rows;
+   * its domains assigned one by one (origin `assigned`) are kept.
+   * @param providers validated providers (see parseProvider)
+   * @returns the ids created and the ids replaced
+   * @throws WriteError `conflict` when a domain is already served by another provider or is an
+   *   alias (paths `[i, "domains", j]` with `i` the provider's index), `invalid` for a bad alias
+   */
+  async putProviders(
+    providers: Provider[],
+    aliases: Record<string, string> = {},
+  ): Promise<{ created: string[]; replaced: string[] }> {
+    aliases = await this.#checkAliases(providers, aliases);
+    const now = this.#now().toISOString();
+    const statements: SqlStatement[] = [];
+    const existed: number[] = [];
+    for (const provider of providers) {
+      existed.push(statements.length);
+      statements.push({ sql: "SELECT count(*) AS n FROM providers WHERE id = ?", params: [provider.id] });
+      statements.push(
+        {
+          sql: `INSERT INTO providers (id, body, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at`,
+          params: [provider.id, JSON.stringify(provider), now],
+        },
+        { sql: "DELETE FROM domains WHERE provider_id = ? AND origin = 'provider'", params: [provider.id] },
+        { sql: "DELETE FROM mx_hosts WHERE provider_id = ?", params: [provider.id] },
+      );
+      const domains = [...new Set(provider.domains)];
+      for (const part of chunks(domains, MAX_SQL_PARAMS - 2)) {
+        // A domain assigned to this same provider becomes one of its own.
+        statements.push({
+          sql: `DELETE FROM domains WHERE provider_id = ? AND origin = 'assigned' AND domain IN (${placeholders(part.length)})`,
+          params: [provider.id, ...part],
+        });
+      }
+      for (const part of chunks(domains, Math.floor(MAX_SQL_PARAMS / 3))) {
+        statements.push({
+          sql: `INSERT INTO domains (domain, provider_id, alias_of, origin, updated_at) VALUES ${part.map(() => "(?, ?, NULL, 'provider', ?)").join(", ")}`,
+          params: part.flatMap((d) => [d, provider.id, now]),
+        });
+      }
+      for (const part of chunks([...new Set(provider.mxHosts)], Math.floor(MAX_SQL_PARAMS / 2))) {
+        statements.push({
+          sql: `INSERT INTO mx_hosts (pattern, provider_id) VALUES ${part.map(() => "(?, ?)").join(", ")}`,
+          params: part.flatMap((m) => [m, provider.id]),
+        });
+      }
+    }
+    for (const [alias, target] of Object.entries(aliases)) {
+      // An alias must not take over a provider's own domain: the guard fails the transaction.
+      statements.push(
+        guard("EXISTS (SELECT 1 FROM domains WHERE domain = ? AND origin = 'provider')", [alias]),
+        this.#assignStatement(alias, { aliasOf: target }, now),
+      );
+    }
+    let results: { rows: Record<string, unknown>[] }[];
+    try {
+      results = await this.#db.batch(statements);
+    } catch (e) {
+      if (e instanceof SqlConstraintError) throw await this.#providerConflicts(providers, aliases);
+      throw e;
+    }
+    const created: string[] = [];
+    const replaced: string[] = [];
+    providers.forEach((p, i) => {
+      const n = Number(results[existed[i] as number]?.rows[0]?.n ?? 0);
+      (n > 0 ? replaced : created).push(p.id);
+    });
+    return { created, replaced };
+  }
+
+  /** Normalises aliases and checks that each points at a domain this request or a store serves. */
+  async #checkAliases(
+    providers: Provider[],
+    aliases: Record<string, string>,
+  ): Promise<Record<string, string>> {
+    const served = new NameIndex<true>();
+    for (const p of providers) for (const d of p.domains) served.add(d, true);
+    const errors: FieldError[] = [];
+    const out: Record<string, string> = {};
+    for (const [alias, target] of Object.entries(aliases)) {
+      const from = normalizeDomain(alias);
+      const to = normalizeDomain(target);
+      if (!from)
+        errors.push({
+          path: ["aliases", alias],
+          message: `expected a domain name, got ${JSON.stringify(alias)}`,
+        });
+      else if (!to)
+        errors.push({
+          path: ["aliases", alias],
+          message: `expected a domain name, got ${JSON.stringify(target)}`,
+        });
+      else if (to === from)
+        errors.push({ path: ["aliases", alias], message: "a domain cannot be an alias of itself" });
+      else if (!served.match(to) && !(await this.#aliasTarget(to)))
+        errors.push({
+          path: ["aliases", alias],
+          message: `no settings for ${to}: publish it before its aliases`,
+        });
+      else out[from] = to;
+    }
+    if (errors.length > 0) throw new WriteError("invalid", errors);
+    return out;
+  }
+
+  /** Explains a refused putProviders: which domains are taken, by whom. */
+  async #providerConflicts(providers: Provider[], aliases: Record<string, string>): Promise<WriteError> {
+    const errors: FieldError[] = [];
+    const claimed = new Map<string, string>();
+    for (const [i, provider] of providers.entries()) {
+      for (const [j, domain] of provider.domains.entries()) {
+        const path = providers.length === 1 ? ["domains", j] : [i, "domains", j];
+        const earlier = claimed.get(domain);
+        if (earlier !== undefined && earlier !== provider.id) {
+          errors.push({ path, message: `${domain} is also listed by provider ${earlier} in this request` });
+          continue;
+        }
+        claimed.set(domain, provider.id);
+        const row = await this.getDomain(domain);
+        if (!row || row.provider === provider.id) continue;
+        errors.push({
+          path,
+          message: row.aliasOf
+            ? `${domain} is published as an alias of ${row.aliasOf}; delete it first (DELETE /api/v1/domains/${domain})`
+            : `${domain} is already served by provider ${row.provider}${row.origin === "assigned" ? `; delete it first (DELETE /api/v1/domains/${domain})` : ""}`,
+        });
+      }
+    }
+    for (const alias of Object.keys(aliases)) {
+      const row = await this.getDomain(alias);
+      if (row?.origin === "provider" || claimed.has(alias))
+        errors.push({ path: ["aliases", alias], message: `${alias} is served by a provider, not an alias` });
+    }
+    if (errors.length === 0)
+      errors.push({ path: [], message: "the write conflicts with the stored settings" });
+    return new WriteError("conflict", errors);
+  }
+
+  /**
+   * Deletes a published provider, its own domains and MX hosts, in one transaction. Refused while
+   * domains assigned to it one by one would be left without a provider (no other source has the id).
+   * @throws WriteError `not-found`, or `conflict` listing the assigned domains
+   */
+  async deleteProvider(id: string): Promise<void> {
+    const elsewhere = (await this.#fallback?.findProvider?.(id)) !== undefined ? 1 : 0;
+    const orphanGuard = `(? = 1 OR NOT EXISTS (SELECT 1 FROM domains WHERE provider_id = ? AND origin = 'assigned'))`;
+    const gone = "NOT EXISTS (SELECT 1 FROM providers WHERE id = ?)";
+    const [deleted] = await this.#db.batch([
+      { sql: `DELETE FROM providers WHERE id = ? AND ${orphanGuard}`, params: [id, elsewhere, id] },
+      {
+        sql: `DELETE FROM domains WHERE provider_id = ? AND origin = 'provider' AND ${gone}`,
+        params: [id, id],
+      },
+      { sql: `DELETE FROM mx_hosts WHERE provider_id = ? AND ${gone}`, params: [id, id] },
+    ]);
+    if ((deleted?.changes ?? 0) > 0) return;
+    if (!(await this.getProvider(id))) {
+      throw new WriteError("not-found", [{ path: ["id"], message: `no published provider ${id}` }]);
+    }
+    const assigned = await this.listDomains({ provider: id, limit: 10 });
+    const names = assigned.items.filter((d) => d.origin === "assigned").map((d) => d.domain);
+    throw new WriteError("conflict", [
+      {
+        path: ["id"],
+        message: `domains are still assigned to ${id} (${names.join(", ")}${assigned.next ? ", …" : ""}); delete or reassign them first`,
+      },
+    ]);
+  }
+
+  /** Creates or replaces an assigned entry; leaves a provider's own domain alone (0 changes). */
+  #assignStatement(domain: string, target: DomainTarget, now: string): SqlStatement {
+    return {
+      sql: `INSERT INTO domains (domain, provider_id, alias_of, origin, updated_at) VALUES (?, ?, ?, 'assigned', ?)
+            ON CONFLICT (domain) DO UPDATE SET provider_id = excluded.provider_id, alias_of = excluded.alias_of,
+              updated_at = excluded.updated_at WHERE domains.origin = 'assigned'`,
+      params: [
+        domain,
+        "provider" in target ? target.provider : null,
+        "aliasOf" in target ? target.aliasOf : null,
+        now,
+      ],
+    };
+  }
+
+  /**
+   * Validates a domain assignment: the domain (wildcards allowed for providers), the provider id
+   * (published or from any other source), or the alias target (a domain something serves).
+   * @returns the normalised domain and target
+   * @throws WriteError `invalid` with paths `domain`, `provider`, `aliasOf`
+   */
+  async checkAssignment(
+    domain: string,
+    target: DomainTarget,
+  ): Promise<{ domain: string; target: DomainTarget }> {
+    const errors: FieldError[] = [];
+    const isAlias = "aliasOf" in target;
+    const name = normalizeDomain(domain, { wildcard: !isAlias });
+    if (!name) {
+      errors.push({
+        path: ["domain"],
+        message: `expected a domain name${isAlias ? "" : " (or *.domain)"}, got ${JSON.stringify(domain)}`,
+      });
+    }
+    if ("provider" in target) {
+      if (!(await this.findProvider(target.provider))) {
+        errors.push({
+          path: ["provider"],
+          message: `no provider ${target.provider} (published, in a settings file, the ISPDB folder or built in)`,
+        });
+      }
+      if (errors.length > 0) throw new WriteError("invalid", errors);
+      return { domain: name as string, target };
+    }
+    const aliasOf = normalizeDomain(target.aliasOf);
+    if (!aliasOf) {
+      errors.push({
+        path: ["aliasOf"],
+        message: `expected a domain name, got ${JSON.stringify(target.aliasOf)}`,
+      });
+    } else if (aliasOf === name) {
+      errors.push({ path: ["aliasOf"], message: "a domain cannot be an alias of itself" });
+    } else if (!(await this.#aliasTarget(aliasOf))) {
+      errors.push({
+        path: ["aliasOf"],
+        message: `no settings for ${aliasOf}: publish it before its aliases`,
+      });
+    }
+    if (errors.length > 0) throw new WriteError("invalid", errors);
+    return { domain: name as string, target: { aliasOf: aliasOf as string } };
+  }
+
+  /**
+   * Publishes one domain: served by a provider (any source, by id) or an alias of another domain.
+   * Creates or replaces an assigned entry; a domain listed in a provider's own `domains` is changed
+   * through that provider instead.
+   * @returns whether the entry was created, and the stored entry
+   * @throws WriteError `invalid` (see {@link checkAssignment}) or `conflict`
+   */
+  async putDomain(domain: string, target: DomainTarget): Promise<{ created: boolean; entry: DomainEntry }> {
+    const checked = await this.checkAssignment(domain, target);
+    const now = this.#now().toISOString();
+    const select = {
+      sql: "SELECT domain, provider_id, alias_of, origin, updated_at FROM domains WHERE domain = ?",
+      params: [checked.domain],
+    };
+    const [before, upsert, after] = await this.#db.batch([
+      select,
+      this.#assignStatement(checked.domain, checked.target, now),
+      select,
+    ]);
+    const previous = before?.rows[0] as DomainRow | undefined;
+    if ((upsert?.changes ?? 0) === 0 && previous) {
+      const same = "provider" in checked.target && previous.provider_id === checked.target.provider;
+      if (same) return { created: false, entry: toEntry(previous) };
+      throw new WriteError("conflict", [
+        {
+          path: ["domain"],
+          message: `${checked.domain} is listed in provider ${previous.provider_id}'s domains; change that provider instead`,
+        },
+      ]);
+    }
+    return { created: !previous, entry: toEntry(after?.rows[0] as unknown as DomainRow) };
+  }
+
+  /**
+   * Deletes an assigned domain entry.
+   * @throws WriteError `not-found`, or `conflict` for a domain listed in a provider's own `domains`
+   */
+  async deleteDomain(domain: string): Promise<void> {
+    const { changes } = await this.#db.execute({
+      sql: "DELETE FROM domains WHERE domain = ? AND origin = 'assigned'",
+      params: [domain],
+    });
+    if (changes > 0) return;
+    const row = await this.getDomain(domain);
+    if (!row)
+      throw new WriteError("not-found", [{ path: ["domain"], message: `no published domain ${domain}` }]);
+    throw new WriteError("conflict", [
+      {
+        path: ["domain"],
+        message: `${domain} is listed in provider ${row.provider}'s domains; remove it there (PUT /api/v1/providers/${row.provider})`,
+      },
+    ]);
+  }
+}
+
+/**
+ * An assertion inside a transaction: when `condition` holds, the statement inserts a row that
+ * breaks the domains table's CHECK (neither provider nor alias), so the driver raises a constraint
+ * error and the whole batch rolls back; otherwise it inserts nothing. D1 has no interactive
+ * transactions, so conditions that must hold at commit time are written this way.
+ */
+function guard(condition: string, params: SqlValue[]): SqlStatement {
+  return {
+    sql: `INSERT INTO domains (domain, provider_id, alias_of, origin, updated_at)
+          SELECT '(guard)', NULL, NULL, 'assigned', '' WHERE ${condition}`,
+    params,
+  };
+}
+
+function toEntry(row: DomainRow): DomainEntry {
+  return {
+    domain: row.domain,
+    ...(row.provider_id ? { provider: row.provider_id } : {}),
+    ...(row.alias_of ? { aliasOf: row.alias_of } : {}),
+    origin: row.origin,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * The publishing commands (`mailconf providers|domains|import-ispdb|hash-token`) on a temporary
+ * SQLite file: run in-process through the real commander program (fast), plus one real process.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { parse } from "yaml";
+import { program } from "../src/cli.ts";
+import { ConfigError, loadIspdb, parseSettingsText } from "../src/config-files.ts";
+import { tokenHashLine } from "../src/handlers/admin-auth.ts";
+import { loadSettings } from "../src/node.ts";
+import { ISPDB_DIR, REPO_ROOT } from "./helpers/shared.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "mailconf-cli-"));
+const EXAMPLE = join(REPO_ROOT, "examples/settings.yaml");
+
+/** Runs `mailconf <args>` in-process; returns stdout, stderr and the exit code it set. */
+async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
+  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
+  let code = 0;
+  try {
+    await program().parseAsync(["node", "mailconf", ...args]);
+    code = Number(process.exitCode ?? 0);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    err.push(...e.problems);
+    code = 2;
+  } finally {
+    process.exitCode = undefined;
+    log.mockRestore();
+    error.mockRestore();
+  }
+  return { out: out.join("\n"), err: err.join("\n"), code };
+}
+
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
+describe("mailconf providers / domains", () => {
+  const db = join(dir, "providers.db");
+
+  it("adds a settings file, lists it, and exports a settings file that validates and round-trips", async () => {
+    expect(await cli("providers", "add", EXAMPLE, "--db", db)).toMatchObject({
+      out: "created: example.org\naliases: 1",
+      code: 0,
+    });
+    const list = await cli("providers", "list", "--db", db);
+    expect(list.out).toMatch(/^example\.org\tExample Org Mail\texample\.org, example\.net\t\d{4}-\d\d-\d\dT/);
+    const exported = await cli("providers", "export", "--db", db);
+    const file = join(dir, "exported.yaml");
+    writeFileSync(file, exported.out);
+    const original = parseSettingsText(readFileSync(EXAMPLE, "utf8"), EXAMPLE);
+    const again = parseSettingsText(exported.out, file);
+    expect(again.providers).toEqual(original.providers);
+    expect(again.aliases).toEqual(original.aliases);
+    expect(await cli("validate", file)).toMatchObject({ out: `${file}: ok, 1 provider(s)`, code: 0 });
+    // Adding it again replaces.
+    expect((await cli("providers", "add", EXAMPLE, "--db", db)).out).toBe(
+      "replaced: example.org\naliases: 1",
+    );
+  });
+
+  it("assigns, aliases, lists and removes domains; refusals exit 1 and change nothing", async () => {
+    expect((await cli("domains", "add", "Acme-Corp.ORG", "googlemail.com", "--db", db)).out).toBe(
+      "added acme-corp.org: provider googlemail.com",
+    );
+    expect((await cli("domains", "add", "old-corp.org", "--alias-of", "example.org", "--db", db)).out).toBe(
+      "added old-corp.org: alias of example.org",
+    );
+    const listed = JSON.parse((await cli("domains", "list", "--json", "--db", db)).out) as {
+      domain: string;
+      origin: string;
+    }[];
+    expect(listed.map((d) => [d.domain, d.origin])).toEqual([
+      ["acme-corp.org", "assigned"],
+      ["example-old.org", "assigned"],
+      ["example.net", "provider"],
+      ["example.org", "provider"],
+      ["old-corp.org", "assigned"],
+    ]);
+    const unknown = await cli("domains", "add", "x-corp.org", "nobody.example", "--db", db);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toBe(
+      "provider: no provider nobody.example (published, in a settings file, the ISPDB folder or built in)",
+    );
+    const own = await cli("domains", "remove", "example.org", "--db", db);
+    expect(own.code).toBe(1);
+    expect(own.err).toContain("example.org is listed in provider example.org's domains");
+    expect(await cli("domains", "remove", "acme-corp.org", "--db", db)).toMatchObject({
+      out: "removed acme-corp.org",
+      code: 0,
+    });
+    // The export carries what a settings file can: the provider, and the aliases.
+    const doc = parse((await cli("providers", "export", "--db", db)).out);
+    expect(doc.aliases).toEqual({ "example-old.org": "example.org", "old-corp.org": "example.org" });
+    const after = JSON.parse((await cli("domains", "list", "--json", "--db", db)).out) as unknown[];
+    expect(after).toHaveLength(4);
+  });
+
+  it("a settings file with a mistake is refused with file:line and publishes nothing", async () => {
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, readFileSync(EXAMPLE, "utf8").replace("port: 587", 'port: "58x"'));
+    const result = await cli("providers", "add", bad, "--db", join(dir, "untouched.db"));
+    expect(result.code).toBe(2);
+    expect(result.err).toBe(
+      `${bad}:18: providers[0].outgoing[0].port: expected an integer 1-65535, got "58x"`,
+    );
+    const loaded = await loadSettings({ db: join(dir, "untouched.db") });
+    expect(await loaded.sql?.providers()).toEqual([]);
+    loaded.close();
+  });
+
+  it("removes a provider with its own domains", async () => {
+    await cli("domains", "remove", "old-corp.org", "--db", db);
+    expect((await cli("providers", "remove", "example.org", "--db", db)).out).toBe("removed example.org");
+    const listed = JSON.parse((await cli("domains", "list", "--json", "--db", db)).out) as {
+      domain: string;
+    }[];
+    // The alias from the settings file stays (it is an assigned entry) but has nothing to point at.
+    expect(listed.map((d) => d.domain)).toEqual(["example-old.org"]);
+    const loaded = await loadSettings({ db, builtin: false });
+    expect(await loaded.store.resolve("example-old.org")).toBeUndefined();
+    loaded.close();
+  });
+});
+
+describe("mailconf import-ispdb", () => {
+  it("publishes the ISPDB corpus into the SQL store; importing again replaces", async () => {
+    const db = join(dir, "ispdb.db");
+    const folder = await loadIspdb(ISPDB_DIR);
+    const first = await cli("import-ispdb", ISPDB_DIR, "--db", db);
+    expect(first.code).toBe(0);
+    const imported = Number(/imported (\d+) provider/.exec(first.out)?.[1]);
+    expect(imported).toBeGreaterThan(100);
+    expect(imported).toBeLessThanOrEqual(folder.entries.length);
+    expect(first.out).toContain(`${imported} created, 0 replaced, ${folder.skipped.length} file(s) skipped`);
+    const second = await cli("import-ispdb", ISPDB_DIR, "--db", db);
+    expect(second.out).toContain(`0 created, ${imported} replaced`);
+    const loaded = await loadSettings({ db, builtin: false });
+    const gmail = folder.entries.find((e) => e.provider.domains.includes("gmail.com"));
+    const hit = await loaded.store.resolve("gmail.com");
+    expect(hit?.source).toBe("database");
+    expect(hit?.provider.incoming).toEqual(gmail?.provider.incoming);
+    loaded.close();
+  });
+});
+
+describe("mailconf hash-token", () => {
+  it("prints the sha256: line the token file takes (real process)", async () => {
+    const r = spawnSync(process.execPath, ["bin/mailconf.js", "hash-token", "my-admin-token-0123456789"], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(await tokenHashLine("my-admin-token-0123456789"));
+    expect(r.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
