@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { adminRoutes } from "./handlers/admin.ts";
 import { autoconfigRoutes } from "./handlers/autoconfig.ts";
 import { autodiscoverRoutes } from "./handlers/autodiscover.ts";
+import { autodiscoverV2Routes } from "./handlers/autodiscover-v2.ts";
 import type { AppDeps } from "./handlers/context.ts";
 import { dnsRoutes } from "./handlers/dns.ts";
 import { mobileconfigRoutes } from "./handlers/mobileconfig.ts";
@@ -22,6 +23,7 @@ export function createApp(deps: AppDeps): Hono {
     c.header("X-Content-Type-Options", "nosniff");
   });
   autodiscoverRoutes(app, deps);
+  autodiscoverV2Routes(app, deps);
   autoconfigRoutes(app, deps);
   mobileconfigRoutes(app, deps);
   pagesRoutes(app, deps);

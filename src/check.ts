@@ -85,7 +85,9 @@ export async function checkAddress(
   const protocols = (((ad.Autodiscover as Rec).Response as Rec).Account as Rec).Protocol as Rec[];
   for (const p of protocols) {
     lines.push(
-      `  ${String(p.Type).padEnd(4)} ${p.Server}:${p.Port}  SSL=${p.SSL} Encryption=${p.Encryption}  LoginName ${p.LoginName}  SPA=${p.SPA}`,
+      p.Encryption === undefined // CalDAV/CardDAV: Server is a URL
+        ? `  ${String(p.Type).padEnd(4)} ${p.Server}  LoginName ${p.LoginName}`
+        : `  ${String(p.Type).padEnd(4)} ${p.Server}:${p.Port}  SSL=${p.SSL} Encryption=${p.Encryption}  LoginName ${p.LoginName}  SPA=${p.SPA}`,
     );
   }
   lines.push("", "iPhone, iPad and Mac (/mobileconfig profile):");

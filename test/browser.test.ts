@@ -159,7 +159,7 @@ describe("settings guide in Chromium", () => {
           .textContent(),
       ).toBe("first.last");
       expect(await page.locator('.server[data-kind="caldav"] [data-field="url"]').textContent()).toBe(
-        "https://caldav.icloud.com/",
+        "https://caldav.icloud.com/.well-known/caldav",
       );
       const widths = await page.evaluate(() => ({
         scroll: document.documentElement.scrollWidth,

@@ -111,7 +111,12 @@ describe("the guide equals what autoconfig, Autodiscover and the profile serve",
       ).toEqual(fromAutoconfig);
 
       // Autodiscover: one Protocol per server, same order; Encryption maps back to socketType.
-      const protocols = ad.Autodiscover.Response.Account.Protocol as Record<string, string>[];
+      const allProtocols = ad.Autodiscover.Response.Account.Protocol as Record<string, string>[];
+      const protocols = allProtocols.filter((p) => ["IMAP", "POP3", "SMTP"].includes(p.Type as string));
+      // CalDAV/CardDAV entries (eM Client) carry the same URL the guide shows.
+      expect(
+        allProtocols.filter((p) => p.Type === "CalDAV" || p.Type === "CardDAV").map((p) => p.Server),
+      ).toEqual([json.caldav?.url, json.carddav?.url].filter(Boolean));
       expect(
         protocols.map((p) => ({
           protocol: p.Type,
@@ -223,7 +228,10 @@ describe("GET /api/v1/settings", () => {
       security: "STARTTLS",
       username: "first.last@icloud.com",
     });
-    expect(json.caldav).toMatchObject({ hostname: "caldav.icloud.com", url: "https://caldav.icloud.com/" });
+    expect(json.caldav).toMatchObject({
+      hostname: "caldav.icloud.com",
+      url: "https://caldav.icloud.com/.well-known/caldav",
+    });
     expect(json.carddav?.hostname).toBe("contacts.icloud.com");
   });
 

@@ -57,7 +57,11 @@ describe.each(ADDRESSES)("%s", (input) => {
     const out = renderOutlookSettings(a);
     expectGolden(`autodiscover/${input}.xml`, out);
     expect(wellFormed(out).status).toBe(0);
-    const protocols = xml.parse(out).Autodiscover.Response.Account.Protocol as Record<string, string>[];
+    const all = xml.parse(out).Autodiscover.Response.Account.Protocol as Record<string, string>[];
+    // Mail servers first, then CalDAV/CardDAV for the providers that have them (eM Client reads these).
+    const dav = [a.caldav && "CalDAV", a.carddav && "CardDAV"].filter(Boolean);
+    expect(all.slice(all.length - dav.length).map((p) => p.Type)).toEqual(dav);
+    const protocols = all.slice(0, all.length - dav.length);
     const servers = [...a.incoming, ...a.outgoing];
     expect(protocols).toHaveLength(servers.length);
     protocols.forEach((p, i) => {

@@ -1,158 +1,313 @@
 /**
- * Reading an Autodiscover POX request body from a stranger (reference/autodiscover.md §1.2, §6).
+ * Reading an Autodiscover POX request body from a stranger (MS-OXDSCLI §2.2.3, MS-ASCMD §2.2.3.1;
+ * reference/autodiscover.md §1.2, §6, §7 steps 2-7).
  *
- * - Bytes are decoded by BOM (UTF-8, UTF-16LE, UTF-16BE), else as UTF-8.
- * - Any `<!DOCTYPE` or `<!ENTITY` is refused before parsing (no XXE, no entity expansion).
- * - Elements are matched by local name and namespace, not prefix or order. The request
- *   namespace may be the Outlook or mobilesync one, with `https://` accepted for `http://`
- *   (a typo copied from Microsoft's docs), or absent (hand-written clients: treated as Outlook).
- * - Exactly one `Request`; `EMailAddress` and `AcceptableResponseSchema` (missing → Outlook) read as text.
+ * In order, each step refusing with a reason (answered with Autodiscover error 600):
+ * 1. Bytes are decoded by BOM (UTF-8, UTF-16LE, UTF-16BE); without one, a UTF-16 body is
+ *    recognised by its zero bytes (XML 1.0 Appendix F), else it is UTF-8. Invalid encodings are refused.
+ * 2. Any `<!DOCTYPE` or `<!ENTITY` is refused before the parser sees the text (no XXE, no entity
+ *    expansion: Zimbra's CVE-2019-9670 was on this endpoint).
+ * 3. The text must be well-formed (XMLValidator), nest at most {@link MAX_DEPTH} elements deep
+ *    and hold exactly one root element.
+ * 4. Elements are matched by local name and namespace, never by prefix or order. The request
+ *    namespace may be the Outlook or the mobilesync one, with `https://` accepted for `http://` (a typo
+ *    copied from Microsoft's docs), or absent (hand-written clients). Elements of any other namespace are
+ *    ignored.
+ * 5. Exactly one `Request`; in it at most one each of `EMailAddress`, `LegacyDN`,
+ *    `AcceptableResponseSchema` (text only; the five predefined entities and character references are
+ *    decoded here, anything else is refused).
+ *
+ * Nothing from the request is ever written into a response as-is: the handler uses
+ * {@link AutodiscoverRequest.schema} (a closed set) and the address after validation.
  */
-import { XMLParser } from "fast-xml-parser";
+import { XMLParser, XMLValidator } from "fast-xml-parser";
 
 /** Largest request body read, in bytes (counted while reading). Real requests are < 1 KiB. */
 export const MAX_AUTODISCOVER_BODY_BYTES = 16 * 1024;
 
-const REQUEST_NAMESPACES = new Set([
-  "schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006",
-  "schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006",
-]);
+/** Deepest element nesting accepted; a real request nests 3 deep (Autodiscover/Request/EMailAddress). */
+export const MAX_DEPTH = 16;
 
-/** A request as mailconf understands it. */
+/** Request namespaces (MS-OXDSCLI §2.2.1, MS-ASCMD §2.2.3.1), in the form {@link lenient} gives. */
+const REQUEST_NAMESPACES = new Set([
+  "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006",
+  "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/requestschema/2006",
+]);
+const OUTLOOK_SCHEMA = "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a";
+const MOBILESYNC_SCHEMA = "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006";
+
+/**
+ * Which answer the client asked for (AcceptableResponseSchema, compared trimmed, case-insensitively,
+ * `https://` read as `http://`): `outlook` (…/outlook/responseschema/2006a), `mobilesync`
+ * (…/mobilesync/responseschema/2006), or `other` (anything else, e.g. certenroll → error 601).
+ * A missing AcceptableResponseSchema counts as the schema of the request namespace (Outlook if none).
+ */
+export type ResponseSchema = "outlook" | "mobilesync" | "other";
+
+/** A request as mailconf understands it. Text fields are trimmed; empty ones are absent. */
 export interface AutodiscoverRequest {
+  /** `Request/EMailAddress`, as sent (not yet validated). */
   emailAddress?: string;
+  /** `Request/LegacyDN` (Exchange's X.500 name). mailconf has no LegacyDN directory, see the handler. */
   legacyDN?: string;
-  /** AcceptableResponseSchema with `https://` normalised to `http://`; the Outlook schema if absent. */
-  acceptableResponseSchema: string;
-  /** True if the request came in the mobilesync request namespace or asked for the mobilesync schema. */
-  mobilesync: boolean;
+  schema: ResponseSchema;
 }
 
 /** Why a body was refused; every reason is answered with Autodiscover error 600. */
 export type AutodiscoverParseError =
   | "empty"
+  | "encoding"
   | "doctype"
   | "malformed"
+  | "too-deep"
   | "wrong-root"
   | "wrong-namespace"
   | "request-count"
-  | "too-deep";
+  | "field-count"
+  | "bad-text";
 
 const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: "@",
   parseTagValue: false,
   parseAttributeValue: false,
-  processEntities: true,
+  // Entities are decoded by decodeText below, after the DOCTYPE check: exactly XML's five plus
+  // character references, and CDATA is kept apart so it is never decoded.
+  processEntities: false,
   htmlEntities: false,
-  trimValues: true,
-  isArray: () => true,
+  cdataPropName: "#cdata",
+  commentPropName: false,
+  trimValues: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  maxNestedTags: MAX_DEPTH,
+  isArray: (_name, _jpath, _isLeaf, isAttribute) => !isAttribute,
 });
 
 type XmlNode = Record<string, unknown>;
+type Scope = ReadonlyMap<string, string>;
 
-/** Decodes request bytes by BOM: UTF-8 (EF BB BF), UTF-16LE (FF FE), UTF-16BE (FE FF), else UTF-8. */
-export function decodeXmlBytes(bytes: Uint8Array): string {
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder("utf-16le").decode(bytes.subarray(2));
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder("utf-16be").decode(bytes.subarray(2));
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
-    return new TextDecoder().decode(bytes.subarray(3));
-  return new TextDecoder().decode(bytes);
+/** The encoding a body is read in: its BOM, else UTF-16 recognised by zero bytes (XML 1.0 Appendix F), else UTF-8. */
+export function detectEncoding(bytes: Uint8Array): {
+  encoding: "utf-8" | "utf-16le" | "utf-16be";
+  bom: number;
+} {
+  const [b0, b1, b2] = bytes;
+  if (b0 === 0xef && b1 === 0xbb && b2 === 0xbf) return { encoding: "utf-8", bom: 3 };
+  if (b0 === 0xff && b1 === 0xfe) return { encoding: "utf-16le", bom: 2 };
+  if (b0 === 0xfe && b1 === 0xff) return { encoding: "utf-16be", bom: 2 };
+  // `<` (or whitespace) followed by a zero byte, or the reverse: UTF-16 written without a BOM (.NET's
+  // Encoding.Unicode.GetBytes). Such bytes are never well-formed UTF-8 XML, so nothing valid changes.
+  if (bytes.length >= 2 && b0 !== 0 && b1 === 0) return { encoding: "utf-16le", bom: 0 };
+  if (bytes.length >= 2 && b0 === 0 && b1 !== 0) return { encoding: "utf-16be", bom: 0 };
+  return { encoding: "utf-8", bom: 0 };
+}
+
+/**
+ * Decodes UTF-16 by hand, so it does not depend on which labels a runtime's TextDecoder knows.
+ * @returns the text, or `undefined` for an odd byte count or an unpaired surrogate
+ */
+function decodeUtf16(bytes: Uint8Array, littleEndian: boolean): string | undefined {
+  if (bytes.length % 2 !== 0) return undefined;
+  const units = new Uint16Array(bytes.length / 2);
+  for (let i = 0, j = 0; j < units.length; i += 2, j++) {
+    const a = bytes[i] as number;
+    const b = bytes[i + 1] as number;
+    units[j] = littleEndian ? a | (b << 8) : (a << 8) | b;
+  }
+  for (let j = 0; j < units.length; j++) {
+    const u = units[j] as number;
+    if (u >= 0xd800 && u <= 0xdbff) {
+      const next = units[j + 1];
+      if (next === undefined || next < 0xdc00 || next > 0xdfff) return undefined;
+      j++;
+    } else if (u >= 0xdc00 && u <= 0xdfff) return undefined;
+  }
+  let out = "";
+  for (let j = 0; j < units.length; j += 4096) out += String.fromCharCode(...units.subarray(j, j + 4096));
+  return out;
+}
+
+/**
+ * Decodes request bytes (see {@link detectEncoding}); the BOM is removed.
+ * @returns the text, or `undefined` if the bytes are not valid in that encoding
+ */
+export function decodeXmlBytes(bytes: Uint8Array): string | undefined {
+  const { encoding, bom } = detectEncoding(bytes);
+  const body = bytes.subarray(bom);
+  if (encoding !== "utf-8") return decodeUtf16(body, encoding === "utf-16le");
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(body);
+  } catch {
+    return undefined;
+  }
+}
+
+const PREDEFINED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+/** Code points XML 1.0 §2.2 allows (Char). */
+const isXmlChar = (cp: number) =>
+  cp === 0x9 ||
+  cp === 0xa ||
+  cp === 0xd ||
+  (cp >= 0x20 && cp <= 0xd7ff) ||
+  (cp >= 0xe000 && cp <= 0xfffd) ||
+  (cp >= 0x10000 && cp <= 0x10ffff);
+
+/**
+ * Decodes XML text: the five predefined entities and decimal/hex character references (XML 1.0 §4.1, §4.6).
+ * @returns the text, or `undefined` for any other `&` (undefined entity, bare ampersand, a reference to a
+ *   character XML forbids)
+ */
+export function decodeText(raw: string): string | undefined {
+  let bad = false;
+  const out = raw.replace(/&([^;&]{0,12});?/g, (whole, name: string) => {
+    if (!whole.endsWith(";")) {
+      bad = true;
+      return "";
+    }
+    const predefined = PREDEFINED[name];
+    if (predefined) return predefined;
+    const m = /^#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}))$/.exec(name);
+    const cp = m ? Number.parseInt(m[1] ?? m[2] ?? "", m[1] ? 16 : 10) : Number.NaN;
+    if (!isXmlChar(cp)) {
+      bad = true;
+      return "";
+    }
+    return String.fromCodePoint(cp);
+  });
+  return bad ? undefined : out;
 }
 
 const localName = (qname: string) => qname.slice(qname.indexOf(":") + 1);
 const prefixOf = (qname: string) => (qname.includes(":") ? qname.slice(0, qname.indexOf(":")) : "");
-const stripScheme = (ns: string) => ns.replace(/^https?:\/\//i, "").toLowerCase();
+/**
+ * A namespace or schema URI as compared (reference/autodiscover.md §7 step 7): trimmed, lower case,
+ * `https://` read as `http://`.
+ */
+const lenient = (uri: string) =>
+  uri
+    .trim()
+    .toLowerCase()
+    .replace(/^https:\/\//, "http://");
 
-/** Namespace declarations of one element, merged over the parent's scope. */
-function scope(node: XmlNode, parent: Map<string, string>): Map<string, string> {
-  let out = parent;
+/** Namespace declarations of one element (`xmlns`, `xmlns:p`), merged over the parent's scope. */
+function scopeOf(node: XmlNode, parent: Scope): Scope {
+  let out: Map<string, string> | undefined;
   for (const [k, v] of Object.entries(node)) {
     if (k === "@xmlns" || k.startsWith("@xmlns:")) {
-      if (out === parent) out = new Map(parent);
-      out.set(k === "@xmlns" ? "" : k.slice(7), String(v));
+      out ??= new Map(parent);
+      out.set(k === "@xmlns" ? "" : k.slice(7), decodeText(String(v)) ?? "\u0000invalid");
+    }
+  }
+  return out ?? parent;
+}
+
+/** True for an element namespace we read: none, or one of the request namespaces (either scheme). */
+function isRequestNamespace(ns: string | undefined): boolean {
+  return ns === undefined || ns === "" || REQUEST_NAMESPACES.has(lenient(ns));
+}
+
+interface Element {
+  node: XmlNode;
+  scope: Scope;
+  /** Namespace URI; `undefined` for no namespace. */
+  ns: string | undefined;
+}
+
+/** Child elements of `parent` with local name `name` in a request namespace (unbound prefixes never match). */
+function children(parent: Element, name: string): Element[] {
+  const out: Element[] = [];
+  for (const [key, value] of Object.entries(parent.node)) {
+    if (key.startsWith("@") || key.startsWith("#") || localName(key) !== name) continue;
+    for (const child of value as unknown[]) {
+      const node = (typeof child === "object" && child !== null ? child : { "#text": child }) as XmlNode;
+      const scope = scopeOf(node, parent.scope);
+      const prefix = prefixOf(key);
+      if (prefix && !scope.has(prefix)) continue;
+      const ns = scope.get(prefix) || undefined;
+      if (isRequestNamespace(ns)) out.push({ node, scope, ns });
     }
   }
   return out;
-}
-
-/** Children of `node` with the given local name, each with its namespace resolved. */
-function children(
-  node: XmlNode,
-  name: string,
-  ns: Map<string, string>,
-): { node: XmlNode; ns: Map<string, string> }[] {
-  const out: { node: XmlNode; ns: Map<string, string> }[] = [];
-  for (const [k, v] of Object.entries(node)) {
-    if (k.startsWith("@") || k === "#text" || localName(k) !== name) continue;
-    for (const child of v as unknown[]) {
-      const childNode = (typeof child === "object" && child !== null ? child : { "#text": child }) as XmlNode;
-      const childNs = scope(childNode, ns);
-      // Elements of another namespace than the request's are not ours (prefix must resolve, if any).
-      if (prefixOf(k) && !childNs.has(prefixOf(k))) continue;
-      out.push({ node: childNode, ns: childNs });
-    }
-  }
-  return out;
-}
-
-function textOf(node: XmlNode | undefined): string | undefined {
-  if (!node) return undefined;
-  const t = node["#text"];
-  if (Array.isArray(t)) return t.map(String).join("");
-  return t === undefined ? "" : String(t);
 }
 
 /**
- * Parses request bytes.
+ * The text content of an element that must hold text only.
+ * @returns trimmed text (`""` if empty); `undefined` if it holds child elements or undecodable text
+ */
+function textOf(el: Element): string | undefined {
+  let text = "";
+  for (const [key, value] of Object.entries(el.node)) {
+    if (key.startsWith("@")) continue;
+    const parts = (Array.isArray(value) ? value : [value]).map(String);
+    if (key === "#text") {
+      const decoded = decodeText(parts.join(""));
+      if (decoded === undefined) return undefined;
+      text += decoded;
+    } else if (key === "#cdata") {
+      text += parts.join("");
+    } else {
+      return undefined; // a child element where text belongs
+    }
+  }
+  return text.trim();
+}
+
+type Parsed = { ok: true; request: AutodiscoverRequest } | { ok: false; reason: AutodiscoverParseError };
+
+/**
+ * Parses request bytes (any size; the caller caps them at {@link MAX_AUTODISCOVER_BODY_BYTES}).
  * @returns the request, or the reason it is refused (→ Autodiscover error 600); never throws
  */
-export function parseAutodiscoverRequest(
-  bytes: Uint8Array,
-): { ok: true; request: AutodiscoverRequest } | { ok: false; reason: AutodiscoverParseError } {
-  const text = decodeXmlBytes(bytes).replace(/^\uFEFF/, "");
-  if (text.trim() === "") return { ok: false, reason: "empty" };
-  if (/<!\s*(DOCTYPE|ENTITY)/i.test(text)) return { ok: false, reason: "doctype" };
-  // .NET writers declare encoding="utf-16" on UTF-8 bytes; the declaration is irrelevant once decoded.
-  const body = text.replace(/^\s*<\?xml[^>]*\?>/, "");
+export function parseAutodiscoverRequest(bytes: Uint8Array): Parsed {
+  const decoded = decodeXmlBytes(bytes);
+  if (decoded === undefined) return { ok: false, reason: "encoding" };
+  if (decoded.trim() === "") return { ok: false, reason: "empty" };
+  if (/<!\s*(DOCTYPE|ENTITY)/i.test(decoded)) return { ok: false, reason: "doctype" };
+  // The declaration is dropped once the text is decoded: .NET writers declare encoding="utf-16" on UTF-8
+  // bytes, and the bytes, not the declaration, decide (reference/autodiscover.md §1.2).
+  const text = decoded.replace(/^\s*<\?xml\s[^>]*\?>/, "");
+  if (XMLValidator.validate(text) !== true) return { ok: false, reason: "malformed" };
   let doc: XmlNode;
   try {
-    doc = parser.parse(body, true) as XmlNode;
+    doc = parser.parse(text) as XmlNode;
   } catch (e) {
     return { ok: false, reason: /nested/i.test((e as Error).message) ? "too-deep" : "malformed" };
   }
-  const roots = Object.keys(doc).filter((k) => !k.startsWith("?"));
-  if (roots.length !== 1 || localName(roots[0] ?? "") !== "Autodiscover")
+  const roots = Object.keys(doc).filter((k) => !k.startsWith("?") && !k.startsWith("#"));
+  const rootKey = roots[0];
+  const rootList = rootKey === undefined ? [] : (doc[rootKey] as unknown[]);
+  if (roots.length !== 1 || rootList.length !== 1 || localName(rootKey ?? "") !== "Autodiscover")
     return { ok: false, reason: "wrong-root" };
-  const rootKey = roots[0] as string;
-  const rootList = doc[rootKey] as XmlNode[];
-  if (rootList.length !== 1) return { ok: false, reason: "wrong-root" };
-  const root = rootList[0] as XmlNode;
-  const rootNs = scope(root, new Map());
-  const ns = rootNs.get(prefixOf(rootKey));
-  if (ns !== undefined && !REQUEST_NAMESPACES.has(stripScheme(ns)))
-    return { ok: false, reason: "wrong-namespace" };
-  const requests = children(root, "Request", rootNs);
+  const rootValue = rootList[0];
+  const rootNode = (typeof rootValue === "object" && rootValue !== null ? rootValue : {}) as XmlNode;
+  const rootScope = scopeOf(rootNode, new Map());
+  const prefix = prefixOf(rootKey ?? "");
+  if (prefix && !rootScope.has(prefix)) return { ok: false, reason: "wrong-namespace" };
+  const rootNs = rootScope.get(prefix) || undefined;
+  if (!isRequestNamespace(rootNs)) return { ok: false, reason: "wrong-namespace" };
+  const root: Element = { node: rootNode, scope: rootScope, ns: rootNs };
+
+  const requests = children(root, "Request");
   if (requests.length !== 1) return { ok: false, reason: "request-count" };
-  const req = requests[0] as { node: XmlNode; ns: Map<string, string> };
-  const one = (name: string) => {
-    const found = children(req.node, name, req.ns);
-    return found.length === 1 ? textOf(found[0]?.node) : undefined;
+  const request = requests[0] as Element;
+  const field = (name: string): { ok: boolean; bad?: boolean; value?: string } => {
+    const found = children(request, name);
+    if (found.length === 0) return { ok: true };
+    if (found.length > 1) return { ok: false };
+    const value = textOf(found[0] as Element);
+    return value === undefined ? { ok: false, bad: true } : { ok: true, value: value || undefined };
   };
-  const schemaText = one("AcceptableResponseSchema")?.trim();
-  const mobilesyncNs = ns !== undefined && stripScheme(ns).includes("/mobilesync/");
-  const acceptableResponseSchema = schemaText
-    ? schemaText.replace(/^https:\/\//i, "http://")
-    : mobilesyncNs
-      ? "http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006"
-      : "http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a";
-  return {
-    ok: true,
-    request: {
-      emailAddress: one("EMailAddress")?.trim() || undefined,
-      legacyDN: one("LegacyDN")?.trim() || undefined,
-      acceptableResponseSchema,
-      mobilesync: mobilesyncNs || /\/mobilesync\//i.test(acceptableResponseSchema),
-    },
-  };
+  const fields = [field("EMailAddress"), field("LegacyDN"), field("AcceptableResponseSchema")] as const;
+  const refused = fields.find((f) => !f.ok);
+  if (refused) return { ok: false, reason: refused.bad ? "bad-text" : "field-count" };
+  const [email, legacyDN, schemaText] = fields;
+
+  const requestIsMobilesync = rootNs !== undefined && lenient(rootNs).includes("/mobilesync/");
+  let schema: ResponseSchema;
+  if (schemaText.value === undefined) schema = requestIsMobilesync ? "mobilesync" : "outlook";
+  else if (lenient(schemaText.value) === OUTLOOK_SCHEMA) schema = "outlook";
+  else if (lenient(schemaText.value) === MOBILESYNC_SCHEMA) schema = "mobilesync";
+  else schema = "other";
+  return { ok: true, request: { emailAddress: email.value, legacyDN: legacyDN.value, schema } };
 }

@@ -50,6 +50,29 @@ export function expandUrlPlaceholders(template: string, lookup: AccountLookup): 
   });
 }
 
+/**
+ * The absolute URL of a CalDAV/CardDAV server path: a path (`/dav/…`) is joined to the server's
+ * scheme (`https` for SSL, else `http`), host and non-default port; an absolute URL is kept.
+ * Used for Apple's `CalDAVPrincipalURL` and eM Client's Autodiscover `CalDAV` Server URL.
+ */
+export function davUrl(server: DavServer, urlOrPath: string): string {
+  if (/^https?:\/\//i.test(urlOrPath)) return urlOrPath;
+  const scheme = server.socketType === "SSL" ? "https" : "http";
+  const defaultPort = scheme === "https" ? 443 : 80;
+  const port = server.port === defaultPort ? "" : `:${server.port}`;
+  return `${scheme}://${server.hostname}${port}${urlOrPath.startsWith("/") ? "" : "/"}${urlOrPath}`;
+}
+
+/**
+ * The URL a CalDAV/CardDAV client should start from: the principal URL when one is configured
+ * (placeholders already expanded), else the server's RFC 6764 `/.well-known/caldav|carddav` path.
+ */
+export function davServerUrl(kind: "caldav" | "carddav", server: DavServer): string {
+  const configured =
+    server.principalUrl && !/%EMAIL[A-Z]+%/.test(server.principalUrl) ? server.principalUrl : undefined;
+  return davUrl(server, configured ?? `/.well-known/${kind}`);
+}
+
 /** True if a template still holds a placeholder that needs the address. */
 export function needsAddress(template: string): boolean {
   return /%(EMAILADDRESS|EMAILLOCALPART)%/.test(template);

@@ -4,11 +4,14 @@
  * Namespaces are always the `http://` ones, whatever the request used. Each server becomes one
  * `Protocol`, `Type` first, in the provider's order of preference, with the TLS mapping of
  * DESIGN.md: SSL → `<SSL>on</SSL><Encryption>SSL</Encryption>`, STARTTLS → `on`/`TLS`,
- * plain → `off`/`None`; `SPA off` (on would mean NTLM), `AuthRequired on`, `DomainRequired off`
- * and an explicit, expanded `LoginName`. Every inserted value is XML-escaped.
+ * plain → `off`/`None`; `SPA off` (on would mean NTLM; only a server whose preferred authentication
+ * is NTLM gets `on`), `AuthRequired on` (`off` only for servers without authentication),
+ * `DomainRequired off` and an explicit, expanded `LoginName` (absent, Outlook would use the local
+ * part). Every inserted value is XML-escaped; nothing from the request is written except the
+ * validated address.
  */
-import type { AccountSettings } from "../providers/account.ts";
-import type { IncomingServer, OutgoingServer, SocketType } from "../providers/model.ts";
+import { type AccountSettings, davServerUrl } from "../providers/account.ts";
+import type { DavServer, IncomingServer, OutgoingServer, SocketType } from "../providers/model.ts";
 import { element, escapeXml } from "./xml.ts";
 
 /** Root namespace of every Autodiscover response. */
@@ -59,16 +62,38 @@ function protocol(s: IncomingServer | OutgoingServer, loginName: string, ttlHour
     element("AuthRequired", noAuth ? "off" : "on", i),
   ];
   if (s.type === "smtp") {
-    out.push(element("UsePOPAuth", "off", i), element("SMTPLast", "off", i));
+    // SMTPLast: send after receiving, i.e. SMTP-after-POP (ttl-pox, smtplast-pox pages).
+    const afterPop = s.authentication[0] === "smtp-after-pop";
+    out.push(element("UsePOPAuth", "off", i), element("SMTPLast", afterPop ? "on" : "off", i));
   }
   out.push("      </Protocol>");
   return out;
 }
 
+function davProtocol(kind: "CalDAV" | "CardDAV", server: DavServer, account: AccountSettings): string[] {
+  const i = "        ";
+  return [
+    "      <Protocol>",
+    element("Type", kind, i),
+    element("TTL", account.provider.ttlHours, i),
+    element("Server", davServerUrl(kind === "CalDAV" ? "caldav" : "carddav", server), i),
+    element("Port", server.port, i),
+    element("LoginName", server.username, i),
+    element("DomainRequired", "off", i),
+    element("SPA", "off", i),
+    element("SSL", server.socketType === "SSL" ? "on" : "off", i),
+    element("AuthRequired", "on", i),
+    "      </Protocol>",
+  ];
+}
+
 /**
- * The Outlook settings answer (`Action settings`) for one account.
+ * The Outlook settings answer (`Action settings`) for one account: `User` (DisplayName,
+ * AutoDiscoverSMTPAddress), one `Account`, one `Protocol` per incoming then outgoing server in the
+ * provider's order of preference, then `CalDAV`/`CardDAV` Protocols when the provider configures them.
  * @param account settings expanded for the requested address (`account.address` must be set)
- * @param displayName `User/DisplayName`; defaults to the address
+ * @param displayName `User/DisplayName`; defaults to the address (we know no person's name, and a
+ *   provider name would become the sender name)
  */
 export function renderOutlookSettings(account: AccountSettings, displayName?: string): string {
   const address = account.address?.address ?? "";
@@ -85,11 +110,16 @@ export function renderOutlookSettings(account: AccountSettings, displayName?: st
   for (const s of [...account.incoming, ...account.outgoing]) {
     lines.push(...protocol(s, s.username, account.provider.ttlHours));
   }
+  if (account.caldav) lines.push(...davProtocol("CalDAV", account.caldav, account));
+  if (account.carddav) lines.push(...davProtocol("CardDAV", account.carddav, account));
   lines.push("    </Account>", ...TAIL);
   return lines.join("\n");
 }
 
-/** `Action redirectAddr`: the client should repeat Autodiscover with `address` (an alias domain's target). */
+/**
+ * `Action redirectAddr` (MS-OXDSCLI §2.2.4.1.1.2.10; reference/autodiscover.md §1.6): the client should
+ * repeat Autodiscover with `address`, the same local part at the domain an alias domain stands for.
+ */
 export function renderRedirectAddr(address: string): string {
   const lines = head(OUTLOOK_RESPONSE_NS);
   lines.push("    <Account>");

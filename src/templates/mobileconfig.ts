@@ -8,7 +8,7 @@
  * `.carddav` per payload; PayloadUUIDs are UUIDv5 of those identifiers, so a re-download
  * replaces the installed profile and updates its payloads in place.
  */
-import type { AccountSettings } from "../providers/account.ts";
+import { type AccountSettings, davUrl } from "../providers/account.ts";
 import type { AuthenticationMethod, DavServer, IncomingServer, OutgoingServer } from "../providers/model.ts";
 import { sha1Hex, uuidV5 } from "./identity.ts";
 import { buildPlist, type PlistValue } from "./plist.ts";
@@ -59,17 +59,6 @@ export function smimeKeys(smime: { signing: boolean; encryption: boolean }): Rec
     SMIMEEncryptionCertificateUUIDUserOverrideable: true,
     SMIMEEnableEncryptionPerMessageSwitch: true,
   };
-}
-
-/**
- * `CalDAVPrincipalURL`/`CardDAVPrincipalURL` ("the base URL to the user's calendar", an absolute URL):
- * a configured path is joined to the server's scheme, host and (non-default) port.
- */
-export function principalUrl(server: DavServer, urlOrPath: string): string {
-  if (!urlOrPath.startsWith("/")) return urlOrPath;
-  const scheme = server.socketType === "SSL" ? "https" : "http";
-  const defaultPort = scheme === "https" ? 443 : 80;
-  return `${scheme}://${server.hostname}${server.port === defaultPort ? "" : `:${server.port}`}${urlOrPath}`;
 }
 
 /** The reverse-DNS PayloadIdentifier of the whole profile for one account. */
@@ -140,7 +129,7 @@ export async function renderMobileconfig(account: AccountSettings): Promise<stri
       [`${kind}Port`]: server.port,
       [`${kind}UseSSL`]: server.socketType === "SSL",
       [`${kind}Username`]: known(server.username),
-      [`${kind}PrincipalURL`]: server.principalUrl && known(principalUrl(server, server.principalUrl)),
+      [`${kind}PrincipalURL`]: server.principalUrl && known(davUrl(server, server.principalUrl)),
     } satisfies Record<string, PlistValue | undefined>;
   };
   if (account.caldav) content.push(await dav("CalDAV", account.caldav));

@@ -6,7 +6,10 @@ import type { AccountSettings } from "../providers/account.ts";
 import { AUTODISCOVER_RESPONSE_NS, MOBILESYNC_RESPONSE_NS } from "./autodiscover.ts";
 import { element } from "./xml.ts";
 
-/** Renders the mobilesync `Settings` answer pointing at `url` (the provider's ActiveSync endpoint). */
+/**
+ * Renders the mobilesync `Settings` answer pointing at `url` (the provider's ActiveSync endpoint):
+ * one `Server` of `Type` MobileSync whose `Url` and `Name` are the URL (MS-ASCMD §2.2.3.120.1).
+ */
 export function renderMobilesyncSettings(account: AccountSettings, url: string): string {
   const address = account.address?.address ?? "";
   return [
@@ -26,6 +29,30 @@ export function renderMobilesyncSettings(account: AccountSettings, url: string):
     element("Name", url, "          "),
     "        </Server>",
     "      </Settings>",
+    "    </Action>",
+    "  </Response>",
+    "</Autodiscover>",
+    "",
+  ].join("\n");
+}
+
+/**
+ * The mobilesync redirect (MS-ASCMD §6.2 `Action/Redirect`, the address to repeat Autodiscover with):
+ * what an ActiveSync client gets for an alias domain of a provider with an ActiveSync URL.
+ */
+export function renderMobilesyncRedirect(account: AccountSettings, address: string): string {
+  const requested = account.address?.address ?? "";
+  return [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    `<Autodiscover xmlns="${AUTODISCOVER_RESPONSE_NS}">`,
+    `  <Response xmlns="${MOBILESYNC_RESPONSE_NS}">`,
+    element("Culture", "en:us", "    "),
+    "    <User>",
+    element("DisplayName", requested, "      "),
+    element("EMailAddress", requested, "      "),
+    "    </User>",
+    "    <Action>",
+    element("Redirect", address, "      "),
     "    </Action>",
     "  </Response>",
     "</Autodiscover>",

@@ -9,7 +9,7 @@
  * Outlook and Apple Mail show in their manual-setup screens.
  * Pure: no I/O, Web APIs only.
  */
-import type { AccountSettings } from "../providers/account.ts";
+import { type AccountSettings, davServerUrl } from "../providers/account.ts";
 import type {
   AuthenticationMethod,
   DavServer,
@@ -71,7 +71,7 @@ export interface GuideDav {
   socketType: "SSL" | "plain";
   security: string;
   username: string;
-  /** `https://host[:port]/` or the principal URL, placeholders expanded. */
+  /** The principal URL (placeholders expanded), else `https://host[:port]/.well-known/caldav|carddav` (RFC 6764). */
   url: string;
 }
 
@@ -117,19 +117,14 @@ function server(s: IncomingServer | OutgoingServer, recommended: S | undefined):
 }
 type S = IncomingServer | OutgoingServer;
 
-function dav(d: DavServer | undefined): GuideDav | undefined {
-  if (!d) return undefined;
-  const scheme = d.socketType === "SSL" ? "https" : "http";
-  const defaultPort = d.socketType === "SSL" ? 443 : 80;
-  const base = `${scheme}://${d.hostname}${d.port === defaultPort ? "" : `:${d.port}`}`;
-  const path = d.principalUrl && !/%EMAIL[A-Z]+%/.test(d.principalUrl) ? d.principalUrl : "/";
+function dav(kind: "caldav" | "carddav", d: DavServer): GuideDav {
   return {
     hostname: d.hostname,
     port: d.port,
     socketType: d.socketType,
     security: d.socketType === "SSL" ? "SSL/TLS" : SECURITY_TEXT.plain,
     username: d.username,
-    url: /^https?:\/\//i.test(path) ? path : `${base}${path.startsWith("/") ? "" : "/"}${path}`,
+    url: davServerUrl(kind, d),
   };
 }
 
@@ -168,8 +163,8 @@ export function settingsGuide(account: AccountSettings, publicUrl: string): Sett
     },
     incoming: account.incoming.map((s) => server(s, inPreferred)),
     outgoing: account.outgoing.map((s) => server(s, outPreferred)),
-    ...(account.caldav ? { caldav: dav(account.caldav) } : {}),
-    ...(account.carddav ? { carddav: dav(account.carddav) } : {}),
+    ...(account.caldav ? { caldav: dav("caldav", account.caldav) } : {}),
+    ...(account.carddav ? { carddav: dav("carddav", account.carddav) } : {}),
     signIn: {
       password: takesPassword(inPreferred) && takesPassword(outPreferred),
       oauth2: all.some((s) => s.authentication.includes("OAuth2")),
