@@ -10,7 +10,7 @@
  * Web APIs only.
  */
 import { expect } from "vitest";
-import { E2E_ADMIN_TOKEN, type E2EAnswer, type E2ERequest, text } from "./http.ts";
+import { E2E_ADMIN_TOKEN, E2E_PUBLIC_URL, type E2EAnswer, type E2ERequest, text } from "./http.ts";
 
 /** Files the cases need: name → bytes. */
 export interface E2EFiles {
@@ -408,10 +408,13 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
     {
       id: "autodiscover-too-large",
       group: "autodiscover",
-      title: "a body over 16 KiB is refused with 413",
+      title: "a body over 16 KiB is refused: HTTP 413 with an error 600 document",
       requests: [post(AUTODISCOVER, `${outlookRequest("jane@example.com")}${" ".repeat(17 * 1024)}`)],
+      volatile: "autodiscover-error-time",
       check([a]) {
         expect(a?.status).toBe(413);
+        expect(a?.headers["content-type"]).toBe(AUTODISCOVER_TYPE);
+        expect(text(a as E2EAnswer)).toContain("<ErrorCode>600</ErrorCode>");
       },
     },
   );
@@ -429,6 +432,63 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
       },
     });
   }
+
+  // --- Autodiscover v2 JSON (reference/autodiscover.md §3.7): the Url comes from the public URL.
+  const corpusJson = (name: string) => {
+    const bytes = files.autodiscover[name];
+    if (!bytes) throw new Error(`corpus fixture ${name} is missing`);
+    return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, string>;
+  };
+  const v2Type = "application/json; charset=utf-8";
+  cases.push(
+    {
+      id: "autodiscover-v2-autodiscoverv1",
+      group: "autodiscover",
+      title: "v2 JSON, Protocol=AutodiscoverV1 (query and /v1.0/ path forms, any case): the POX URL",
+      requests: [
+        get("/autodiscover/autodiscover.json?Email=jane.doe%40example.com&Protocol=AutodiscoverV1"),
+        get(
+          "/Autodiscover/Autodiscover.json/v1.0/jane.doe@example.com?Protocol=autodiscoverv1&RedirectCount=1",
+        ),
+      ],
+      check(answers) {
+        // The shape of v2-autodiscoverv1.json, with this server's public URL.
+        const expected = JSON.stringify({
+          ...corpusJson("v2-autodiscoverv1.json"),
+          Url: `${E2E_PUBLIC_URL}/autodiscover/autodiscover.xml`,
+        });
+        for (const a of answers) {
+          expect(a.status).toBe(200);
+          expect(a.headers["content-type"]).toBe(v2Type);
+          expect(text(a)).toBe(expected);
+        }
+      },
+    },
+    {
+      id: "autodiscover-v2-errors",
+      group: "autodiscover",
+      title:
+        "v2 JSON errors: InvalidProtocol (as v2-error-invalid-protocol.json), InvalidEmailAddress, NotFound",
+      requests: [
+        get("/autodiscover/autodiscover.json?Email=jane.doe%40example.com&Protocol=ActiveSync"),
+        get("/autodiscover/autodiscover.json?Email=jane.doe%40example.com&Protocol=EWS"),
+        get("/autodiscover/autodiscover.json?Protocol=AutodiscoverV1"),
+        get("/autodiscover/autodiscover.json?Email=a%40unknown-domain.test&Protocol=AutodiscoverV1"),
+      ],
+      check([activeSync, ews, noEmail, unknown]) {
+        expect(activeSync?.status).toBe(400);
+        expect(JSON.parse(text(activeSync as E2EAnswer))).toEqual(
+          corpusJson("v2-error-invalid-protocol.json"),
+        );
+        expect(ews?.status).toBe(400);
+        expect(JSON.parse(text(ews as E2EAnswer))).toMatchObject({ ErrorCode: "InvalidProtocol" });
+        expect(noEmail?.status).toBe(400);
+        expect(JSON.parse(text(noEmail as E2EAnswer))).toMatchObject({ ErrorCode: "InvalidEmailAddress" });
+        expect(unknown?.status).toBe(404);
+        expect(JSON.parse(text(unknown as E2EAnswer))).toMatchObject({ ErrorCode: "NotFound" });
+      },
+    },
+  );
 
   // --- Apple profiles (reference/mobileconfig.md §8)
   cases.push(
