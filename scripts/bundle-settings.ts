@@ -3,8 +3,8 @@
  * files named on the command line with the same model as `mailconf serve` and writes them, in
  * order of precedence, followed by the built-in providers (src/providers/builtin.ts, validated by
  * the same model when it is imported), to the generated module src/generated/bundled-settings.ts
- * that src/worker.ts imports. Workers have no file system, so settings are bundled at build time;
- * and as everything arrives validated, the Worker does not carry the validator (zod, ~22 KiB gzip).
+ * that src/worker-app.ts imports. Workers have no file system, so settings are bundled at build
+ * time; and as everything arrives validated, an isolate starts without validating it again.
  *
  *   node --import tsx scripts/bundle-settings.ts [--out <module.ts>] <settings file>…
  *

@@ -4,8 +4,8 @@
  *
  * Settings, first wins for a domain (as on Node): the settings files named in wrangler.toml's
  * `[build] command` → the built-in providers; both validated by the settings model at build time
- * and bundled by scripts/bundle-settings.ts into src/generated/bundled-settings.ts (so the Worker
- * does not carry the validator).
+ * and bundled by scripts/bundle-settings.ts into src/generated/bundled-settings.ts (so an isolate
+ * starts without validating them again).
  *
  * With the D1 binding `DB`, the SQL store of published settings (src/providers/sql-store.ts,
  * schema in migrations/) comes first, and with `MAILCONF_ADMIN_TOKENS` the admin API publishes to
