@@ -18,7 +18,7 @@
  * 409 for conflicts; 503 if the database fails (nothing is changed). Never a stack trace.
  */
 import type { Context, Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { normalizeDomain } from "../providers/domain.ts";
 import { type FieldError, fieldErrors, formatPath, parseProvider } from "../providers/model.ts";
 import { type DomainTarget, type SqlStore, WriteError } from "../providers/sql-store.ts";

@@ -6,7 +6,7 @@
  * client sends, defaults shown as `default`), so the document cannot drift from what the API accepts.
  * Web APIs only.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ProviderSchema } from "../providers/model.ts";
 import { settingsOpenApiPath } from "./pages.ts";
 

@@ -9,7 +9,7 @@
  *
  * Web APIs only: this module runs unchanged on Node.js and on Cloudflare Workers.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { normalizeDomain } from "./domain.ts";
 
 /** Incoming protocols a client can be configured for (clientConfig `incomingServer/@type`). */

@@ -1,0 +1,84 @@
+/**
+ * `wrangler dev` (local mode, 127.0.0.1), as a developer runs it with `npm run dev:worker`, answers
+ * every shared end-to-end case exactly as the Node server does, with no network: where the machine
+ * allows (`unshare -n`, root), wrangler runs in a network namespace that has only loopback.
+ * Bounded: the runner is killed by PID after 120 s.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer } from "../src/node.ts";
+import { e2eCases } from "./e2e/cases.ts";
+import { decodeAnswers } from "./e2e/files.ts";
+import type { E2EAnswer, EncodedAnswer } from "./e2e/http.ts";
+import { httpTarget, readE2EFiles, startE2EServer } from "./e2e/node.ts";
+import { expectSameAnswer } from "./e2e/suite.ts";
+import { REPO_ROOT } from "./helpers/shared.ts";
+
+const RUNNER = "node --import tsx test/helpers/wrangler-dev-runner.ts";
+/** Can this machine give a process a network namespace of its own, with loopback up (root, iproute2)? */
+const NETNS = spawnSync("unshare", ["-n", "ip", "link", "set", "lo", "up"]).status === 0;
+
+/** Runs the runner (in a loopback-only network namespace if possible); resolves with its answers. */
+function runWranglerDev(): Promise<Record<string, E2EAnswer[]>> {
+  const command = NETNS ? "unshare" : "sh";
+  const args = NETNS
+    ? ["-n", "--", "sh", "-c", `ip link set lo up && exec ${RUNNER}`]
+    : ["-c", `exec ${RUNNER}`];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      err += c.toString();
+    });
+    const timer = setTimeout(() => {
+      if (child.pid) process.kill(-child.pid, "SIGKILL");
+      reject(new Error(`wrangler dev runner timed out after 120 s:\n${err}`));
+    }, 120_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`wrangler dev runner failed (exit ${code}):\n${err}`));
+      try {
+        const parsed = JSON.parse(out) as { answers: Record<string, EncodedAnswer[]> };
+        resolve(decodeAnswers(parsed.answers));
+      } catch (e) {
+        reject(new Error(`wrangler dev runner printed no answers (${(e as Error).message}):\n${err}`));
+      }
+    });
+  });
+}
+
+let node: RunningServer | undefined;
+let fromDev: Record<string, E2EAnswer[]> = {};
+beforeAll(async () => {
+  [fromDev, node] = await Promise.all([runWranglerDev(), startE2EServer()]);
+}, 130_000);
+afterAll(() => node?.close());
+
+describe(`wrangler dev --local on 127.0.0.1${NETNS ? ", in a network namespace with loopback only" : ""}`, () => {
+  const cases = e2eCases(readE2EFiles());
+
+  it("answers autoconfig for user@example.com byte for byte as the Node server", async () => {
+    const [answer] = fromDev["autoconfig-golden-user@example.com"] ?? [];
+    expect(answer?.status).toBe(200);
+    expect(answer?.headers["content-type"]).toBe("application/xml; charset=utf-8");
+    expect(new TextDecoder().decode(answer?.body)).toContain('<emailProvider id="example.com">');
+    const c = cases.find((x) => x.id === "autoconfig-golden-user@example.com");
+    const [nodeAnswer] = await Promise.all((c?.requests ?? []).map(httpTarget(node?.url as string)));
+    expectSameAnswer(answer as E2EAnswer, nodeAnswer as E2EAnswer);
+  });
+
+  it("answers every shared end-to-end case as the Node server", async () => {
+    const toNode = httpTarget(node?.url as string);
+    for (const c of cases) {
+      const answers = fromDev[c.id];
+      expect(answers, c.id).toHaveLength(c.requests.length);
+      for (const [i, request] of c.requests.entries()) {
+        expectSameAnswer((answers as E2EAnswer[])[i] as E2EAnswer, await toNode(request), c.volatile);
+      }
+    }
+  });
+});
