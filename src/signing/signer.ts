@@ -5,9 +5,18 @@
  * signed profiles and of `openssl cms -sign -binary -nodetach -outform DER -md sha256`
  * (reference/mobileconfig.md §9.1, §9.4).
  *
- * pkijs + asn1js over WebCrypto (`crypto.subtle`) only, so the same code signs on Node.js and on
- * Cloudflare Workers (secrets arrive there as PEM text). Keys: RSA (PKCS#1 v1.5 signatures) and
- * ECDSA (P-256, P-384, P-521), as unencrypted PKCS#8 PEM ("BEGIN PRIVATE KEY").
+ * The ASN.1 structures are PeculiarVentures' schema modules (@peculiar/asn1-cms, asn1-x509,
+ * asn1-pkcs8, asn1-ecc over asn1-schema); digests and signatures are WebCrypto (`crypto.subtle`)
+ * only, so the same code signs on Node.js and on Cloudflare Workers (secrets arrive there as PEM
+ * text). Keys: RSA (PKCS#1 v1.5 signatures) and ECDSA (P-256, P-384, P-521), as unencrypted
+ * PKCS#8 PEM ("BEGIN PRIVATE KEY").
+ *
+ * DER by construction: asn1-schema writes definite minimal lengths and a primitive OCTET STRING
+ * for the content, but writes a SET OF in the order given, so the two SETs with more than one
+ * element (signed attributes, certificates) are sorted here by their encodings (X.690 §11.6);
+ * ECDSA signatures are converted from WebCrypto's r‖s to a DER `Ecdsa-Sig-Value` with minimal
+ * INTEGERs (RFC 5753 §7.2, X.690 §8.3.2). `openssl cms -cmsout -outform DER` re-encodes the
+ * result to the same bytes (test/signing.test.ts).
  *
  * Everything is checked once, up front ({@link createProfileSigner}): the key must import, must
  * belong to the certificate, and the certificate must be valid now. Problems throw
@@ -17,22 +26,43 @@
  * (PKCS#1 v1.5 signatures are deterministic); ECDSA signatures are randomised by design, so two
  * ECDSA-signed copies differ in the signature bytes only. Compare Node vs workerd output with RSA.
  */
-import * as asn1js from "asn1js";
+
 import {
-  AlgorithmIdentifier,
   Attribute,
-  Certificate,
+  CertificateChoices,
+  CertificateSet,
+  CMSVersion,
   ContentInfo,
-  CryptoEngine,
+  DigestAlgorithmIdentifier,
+  DigestAlgorithmIdentifiers,
+  EncapsulatedContent,
   EncapsulatedContentInfo,
   IssuerAndSerialNumber,
-  PrivateKeyInfo,
-  type RelativeDistinguishedNames,
-  SignedAndUnsignedAttributes,
+  id_contentType,
+  id_data,
+  id_messageDigest,
+  id_signedData,
+  id_signingTime,
+  MessageDigest,
+  SignatureAlgorithmIdentifier,
   SignedData,
+  SignerIdentifier,
   SignerInfo,
-  setEngine,
-} from "pkijs";
+  SignerInfos,
+  SigningTime,
+} from "@peculiar/asn1-cms";
+import { ECDSASigValue, ECParameters } from "@peculiar/asn1-ecc";
+import { PrivateKeyInfo } from "@peculiar/asn1-pkcs8";
+import {
+  AsnAnyConverter,
+  AsnArray,
+  AsnConvert,
+  AsnObjectIdentifierConverter,
+  AsnType,
+  AsnTypeTypes,
+  OctetString,
+} from "@peculiar/asn1-schema";
+import { type AttributeValue, Certificate, type Name } from "@peculiar/asn1-x509";
 import { type PemBlock, parsePem } from "./pem.ts";
 
 /** A signing configuration that cannot work; the message says what is wrong and how to fix it. */
@@ -89,13 +119,9 @@ const OID = {
   rsaEncryption: "1.2.840.113549.1.1.1",
   rsaPss: "1.2.840.113549.1.1.10",
   ecPublicKey: "1.2.840.10045.2.1",
-  data: "1.2.840.113549.1.7.1",
-  signedData: "1.2.840.113549.1.7.2",
-  contentType: "1.2.840.113549.1.9.3",
-  messageDigest: "1.2.840.113549.1.9.4",
-  signingTime: "1.2.840.113549.1.9.5",
   sha256: "2.16.840.1.101.3.4.2.1",
   sha256WithRSAEncryption: "1.2.840.113549.1.1.11",
+  ecdsaWithSHA256: "1.2.840.10045.4.3.2",
 } as const;
 
 const CURVES: Record<string, string> = {
@@ -113,14 +139,37 @@ const NAME_SHORT: Record<string, string> = {
   "2.5.4.11": "OU",
 };
 
-let engine: CryptoEngine | undefined;
-/** pkijs needs a crypto engine; use the runtime's WebCrypto (Node 20 and workerd both have `crypto`). */
-function cryptoEngine(): CryptoEngine {
-  if (!engine) {
-    engine = new CryptoEngine({ name: "webcrypto", crypto: globalThis.crypto });
-    setEngine("webcrypto", engine);
+/**
+ * `SignedAttributes ::= SET SIZE (1..MAX) OF Attribute` (RFC 5652 §5.3). asn1-cms declares it as
+ * a type only; the signature covers this SET's DER (tag 0x31), not the `[0] IMPLICIT` field (§5.4).
+ */
+class SignedAttributes extends AsnArray<Attribute> {}
+AsnType({ type: AsnTypeTypes.Set, itemType: Attribute })(SignedAttributes);
+
+/**
+ * A certificate embedded as read. asn1-schema serialises an object that has `toASN`/`fromASN`
+ * through them instead of re-encoding its parsed fields, so a detail that a re-encoding could
+ * change (an explicit default, a string type) cannot break the certificate's own signature.
+ */
+class EncodedCertificate extends Certificate {
+  readonly der: ArrayBuffer;
+  constructor(der: Uint8Array) {
+    super();
+    this.der = toArrayBuffer(der);
   }
-  return engine;
+  /** The certificate's bytes as an asn1js tree (which writes a parsed DER tree back unchanged). */
+  toASN(): ReturnType<typeof AsnAnyConverter.toASN> {
+    return AsnAnyConverter.toASN(this.der);
+  }
+  fromASN(): this {
+    throw new Error("EncodedCertificate is only written, never parsed");
+  }
+}
+
+/** A certificate: the DER bytes as given and their parsed fields. */
+interface ParsedCertificate {
+  der: Uint8Array;
+  cert: Certificate;
 }
 
 /**
@@ -131,7 +180,6 @@ function cryptoEngine(): CryptoEngine {
  *   not valid at `now()` (expired or not yet valid)
  */
 export async function createProfileSigner(options: ProfileSignerOptions): Promise<ProfileSigner> {
-  const crypto = cryptoEngine();
   const now = options.now ?? (() => new Date());
   const names = {
     certificate: options.names?.certificate ?? "the signing certificate",
@@ -152,7 +200,7 @@ export async function createProfileSigner(options: ProfileSignerOptions): Promis
   }
   // Drop duplicates (a fullchain.pem given together with a chain file) and the leaf itself.
   const seen = new Set([hex(leafDer)]);
-  const chain: { der: Uint8Array; cert: Certificate }[] = [];
+  const chain: ParsedCertificate[] = [];
   for (const der of chainDer) {
     if (seen.has(hex(der))) continue;
     seen.add(hex(der));
@@ -176,8 +224,9 @@ export async function createProfileSigner(options: ProfileSignerOptions): Promis
   await assertKeyMatches(privateKey, leaf, algorithm, names);
 
   const warnings: string[] = [];
-  const selfIssued = leaf.issuer.isEqual(leaf.subject);
-  if (!selfIssued && !chain.some((c) => c.cert.subject.isEqual(leaf.issuer)))
+  const { issuer, subject, serialNumber } = leaf.tbsCertificate;
+  const selfIssued = sameName(issuer, subject);
+  if (!selfIssued && !chain.some((c) => sameName(c.cert.tbsCertificate.subject, issuer)))
     warnings.push(
       `no intermediate certificate for ${leafSummary.subject} (issuer ${leafSummary.issuer}) was given: ` +
         "devices may show the profile as Not Verified. Use fullchain.pem or --sign-chain",
@@ -188,67 +237,76 @@ export async function createProfileSigner(options: ProfileSignerOptions): Promis
       warnings.push(`chain certificate ${s.subject} expired on ${s.notAfter.toISOString()}`);
   }
 
-  const keyAlgorithm =
-    "namedCurve" in algorithm
-      ? `ECDSA ${algorithm.namedCurve}`
-      : `RSA ${(privateKey.algorithm as RsaHashedKeyAlgorithm).modulusLength}`;
+  const ecdsa = "namedCurve" in algorithm;
+  const keyAlgorithm = ecdsa
+    ? `ECDSA ${algorithm.namedCurve}`
+    : `RSA ${(privateKey.algorithm as RsaHashedKeyAlgorithm).modulusLength}`;
 
   // DER: a SET OF is sorted by encoding (X.690 §11.6), as OpenSSL writes the certificates.
-  const embedded = [{ der: leafDer, cert: leaf }, ...chain]
-    .sort((a, b) => compareBytes(a.der, b.der))
-    .map((c) => c.cert);
+  const embedded = new CertificateSet(
+    [leafDer, ...chain.map((c) => c.der)]
+      .sort(compareBytes)
+      .map((der) => new CertificateChoices({ certificate: new EncodedCertificate(der) })),
+  );
+  const sid = new SignerIdentifier({
+    issuerAndSerialNumber: new IssuerAndSerialNumber({ issuer, serialNumber }),
+  });
+  // SHA-256 without parameters (RFC 5754 §2); sha256WithRSAEncryption with NULL (RFC 5754 §3.2);
+  // ecdsa-with-SHA256 without (RFC 5758 §3.2), whatever the curve, as OpenSSL's `-md sha256`.
+  const sha256 = () => new DigestAlgorithmIdentifier({ algorithm: OID.sha256 });
+  const signatureAlgorithm = () =>
+    ecdsa
+      ? new SignatureAlgorithmIdentifier({ algorithm: OID.ecdsaWithSHA256 })
+      : new SignatureAlgorithmIdentifier({ algorithm: OID.sha256WithRSAEncryption, parameters: null });
 
   const sign = async (content: Uint8Array): Promise<Uint8Array> => {
-    const digest = await globalThis.crypto.subtle.digest("SHA-256", content as Uint8Array<ArrayBuffer>);
+    const subtle = globalThis.crypto.subtle;
+    const digest = await subtle.digest("SHA-256", content as Uint8Array<ArrayBuffer>);
     const signingTime = new Date(Math.floor(now().getTime() / 1000) * 1000);
-    const attributes = sortAttributes([
+    const signedAttrs = sortByEncoding([
       new Attribute({
-        type: OID.contentType,
-        values: [new asn1js.ObjectIdentifier({ value: OID.data })],
+        attrType: id_contentType,
+        attrValues: [AsnConvert.serialize(AsnObjectIdentifierConverter.toASN(id_data))],
+      }),
+      // RFC 5652 §11.3: UTCTime for 1950-2049, GeneralizedTime from 2050 (asn1-x509's Time).
+      new Attribute({
+        attrType: id_signingTime,
+        attrValues: [AsnConvert.serialize(new SigningTime(signingTime))],
       }),
       new Attribute({
-        type: OID.signingTime,
-        // RFC 5652 §11.3: UTCTime for 1950-2049, GeneralizedTime otherwise.
-        values: [
-          signingTime.getUTCFullYear() < 2050
-            ? new asn1js.UTCTime({ valueDate: signingTime })
-            : new asn1js.GeneralizedTime({ valueDate: signingTime }),
-        ],
-      }),
-      new Attribute({
-        type: OID.messageDigest,
-        values: [new asn1js.OctetString({ valueHex: digest })],
+        attrType: id_messageDigest,
+        attrValues: [AsnConvert.serialize(new MessageDigest(digest))],
       }),
     ]);
-    const signedData = new SignedData({
-      version: 1,
-      encapContentInfo: new EncapsulatedContentInfo({ eContentType: OID.data }),
-      certificates: embedded,
-      signerInfos: [
-        new SignerInfo({
-          version: 1,
-          sid: new IssuerAndSerialNumber({ issuer: leaf.issuer, serialNumber: leaf.serialNumber }),
-          signedAttrs: new SignedAndUnsignedAttributes({ type: 0, attributes }),
-        }),
-      ],
+    const signature = await subtle.sign(
+      signParams(algorithm),
+      privateKey,
+      AsnConvert.serialize(new SignedAttributes(signedAttrs)),
+    );
+    const signerInfo = new SignerInfo({
+      version: CMSVersion.v1,
+      sid,
+      digestAlgorithm: sha256(),
+      signedAttrs,
+      signatureAlgorithm: signatureAlgorithm(),
+      signature: new OctetString(ecdsa ? ecdsaSigValue(new Uint8Array(signature)) : signature),
     });
-    // Set after construction: the constructor would split the content into a constructed
-    // (BER) OCTET STRING; DER and Apple's own profiles use one primitive OCTET STRING.
-    signedData.encapContentInfo.eContent = new asn1js.OctetString({ valueHex: content });
-    await signedData.sign(privateKey, 0, "SHA-256", undefined, crypto);
-    // Algorithm parameters as the RFCs ask (these fields are outside the signed attributes):
-    // SHA-256 without parameters (RFC 5754 §2), sha256WithRSAEncryption with NULL (RFC 5754 §3.2);
-    // ecdsa-with-SHA256 has none (RFC 5758 §3.2), as pkijs writes it.
-    const signerInfo = signedData.signerInfos[0] as SignerInfo;
-    signedData.digestAlgorithms = [new AlgorithmIdentifier({ algorithmId: OID.sha256 })];
-    signerInfo.digestAlgorithm = new AlgorithmIdentifier({ algorithmId: OID.sha256 });
-    if (signerInfo.signatureAlgorithm.algorithmId === OID.sha256WithRSAEncryption)
-      signerInfo.signatureAlgorithm = new AlgorithmIdentifier({
-        algorithmId: OID.sha256WithRSAEncryption,
-        algorithmParams: new asn1js.Null(),
-      });
-    const contentInfo = new ContentInfo({ contentType: OID.signedData, content: signedData.toSchema() });
-    return new Uint8Array(contentInfo.toSchema().toBER(false));
+    const signedData = new SignedData({
+      version: CMSVersion.v1,
+      digestAlgorithms: new DigestAlgorithmIdentifiers([sha256()]),
+      // One primitive OCTET STRING, as DER and Apple's own profiles have it.
+      encapContentInfo: new EncapsulatedContentInfo({
+        eContentType: id_data,
+        eContent: new EncapsulatedContent({ single: new OctetString(content) }),
+      }),
+      certificates: embedded,
+      signerInfos: new SignerInfos([signerInfo]),
+    });
+    const contentInfo = new ContentInfo({
+      contentType: id_signedData,
+      content: AsnConvert.serialize(signedData),
+    });
+    return new Uint8Array(AsnConvert.serialize(contentInfo));
   };
 
   return {
@@ -261,6 +319,36 @@ export async function createProfileSigner(options: ProfileSignerOptions): Promis
 }
 
 type SigningAlgorithm = RsaHashedImportParams | EcKeyImportParams;
+
+/** The WebCrypto `sign`/`verify` parameters: ECDSA takes its hash there, RSA from the key. */
+function signParams(algorithm: SigningAlgorithm): Algorithm | EcdsaParams {
+  return "namedCurve" in algorithm ? { name: "ECDSA", hash: "SHA-256" } : { name: algorithm.name };
+}
+
+/**
+ * WebCrypto's ECDSA signature (r‖s, each the curve's size: 32, 48 or 66 bytes) as DER
+ * `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` (RFC 5753 §7.2, RFC 3279 §2.2.3).
+ */
+function ecdsaSigValue(raw: Uint8Array): ArrayBuffer {
+  const half = raw.length / 2;
+  return AsnConvert.serialize(
+    new ECDSASigValue({ r: positiveInteger(raw.subarray(0, half)), s: positiveInteger(raw.subarray(half)) }),
+  );
+}
+
+/**
+ * A big-endian unsigned number as the content octets of a DER INTEGER: no leading zero octet
+ * unless the next octet's high bit is set, which would make the number negative (X.690 §8.3.2).
+ */
+function positiveInteger(bytes: Uint8Array): ArrayBuffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const value = bytes.subarray(start);
+  const pad = (value[0] ?? 0) & 0x80 ? 1 : 0;
+  const out = new Uint8Array(value.length + pad);
+  out.set(value, pad);
+  return out.buffer;
+}
 
 function certificates(pem: string, name: string): Uint8Array[] {
   return blocks(pem, name)
@@ -278,7 +366,7 @@ function blocks(pem: string, name: string): PemBlock[] {
 
 function parseCertificate(der: Uint8Array, name: string): Certificate {
   try {
-    return Certificate.fromBER(der as Uint8Array<ArrayBuffer>);
+    return AsnConvert.parse(der, Certificate);
   } catch (e) {
     throw new SigningConfigError(`${name}: not a valid X.509 certificate (${(e as Error).message})`);
   }
@@ -286,22 +374,29 @@ function parseCertificate(der: Uint8Array, name: string): Certificate {
 
 /** The WebCrypto algorithm for the certificate's public key type. */
 function signingAlgorithm(cert: Certificate, name: string): SigningAlgorithm {
-  const spki = cert.subjectPublicKeyInfo.algorithm;
-  if (spki.algorithmId === OID.rsaEncryption) return { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
-  if (spki.algorithmId === OID.ecPublicKey) {
-    const curveOid =
-      spki.algorithmParams instanceof asn1js.ObjectIdentifier
-        ? spki.algorithmParams.valueBlock.toString()
-        : "";
-    const namedCurve = CURVES[curveOid];
-    if (!namedCurve)
+  const spki = cert.tbsCertificate.subjectPublicKeyInfo.algorithm;
+  if (spki.algorithm === OID.rsaEncryption) return { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+  if (spki.algorithm === OID.ecPublicKey) {
+    const curveOid = namedCurve(spki.parameters);
+    const curve = CURVES[curveOid];
+    if (!curve)
       throw new SigningConfigError(
         `${name}: EC curve ${curveOid || "(explicit parameters)"} is not supported; use P-256, P-384 or P-521`,
       );
-    return { name: "ECDSA", namedCurve };
+    return { name: "ECDSA", namedCurve: curve };
   }
-  const what = spki.algorithmId === OID.rsaPss ? "RSA-PSS" : `key type ${spki.algorithmId}`;
+  const what = spki.algorithm === OID.rsaPss ? "RSA-PSS" : `key type ${spki.algorithm}`;
   throw new SigningConfigError(`${name}: ${what} is not supported; use an RSA or ECDSA certificate`);
+}
+
+/** The curve OID of EC public key parameters (RFC 5480 §2.1.1), or "" for explicit or no parameters. */
+function namedCurve(parameters: ArrayBuffer | null | undefined): string {
+  if (!parameters) return "";
+  try {
+    return AsnConvert.parse(parameters, ECParameters).namedCurve ?? "";
+  } catch {
+    return "";
+  }
 }
 
 async function importPrivateKey(
@@ -338,12 +433,12 @@ async function importPrivateKey(
 
   let info: PrivateKeyInfo;
   try {
-    info = PrivateKeyInfo.fromBER(key.der as Uint8Array<ArrayBuffer>);
+    info = AsnConvert.parse(key.der, PrivateKeyInfo);
   } catch (e) {
     throw new SigningConfigError(`${names.privateKey}: not a valid PKCS#8 key (${(e as Error).message})`);
   }
-  const keyType = keyTypeName(info.privateKeyAlgorithm.algorithmId);
-  const certType = keyTypeName(cert.subjectPublicKeyInfo.algorithm.algorithmId);
+  const keyType = keyTypeName(info.privateKeyAlgorithm.algorithm);
+  const certType = keyTypeName(cert.tbsCertificate.subjectPublicKeyInfo.algorithm.algorithm);
   if (keyType !== certType)
     throw new SigningConfigError(
       `${names.privateKey} is an ${keyType} key but ${names.certificate} has an ${certType} key: ` +
@@ -381,13 +476,13 @@ async function assertKeyMatches(
   names: { certificate: string; privateKey: string },
 ): Promise<void> {
   const subtle = globalThis.crypto.subtle;
-  const params = algorithm.name === "ECDSA" ? { name: "ECDSA", hash: "SHA-256" } : algorithm;
+  const params = signParams(algorithm);
   const probe = new TextEncoder().encode("mailconf key/certificate match check");
   let matches = false;
   try {
     const publicKey = await subtle.importKey(
       "spki",
-      cert.subjectPublicKeyInfo.toSchema().toBER(false),
+      AsnConvert.serialize(cert.tbsCertificate.subjectPublicKeyInfo),
       algorithm,
       false,
       ["verify"],
@@ -405,27 +500,66 @@ async function assertKeyMatches(
 }
 
 function summary(cert: Certificate): CertificateSummary {
+  const tbs = cert.tbsCertificate;
   return {
-    subject: distinguishedName(cert.subject),
-    issuer: distinguishedName(cert.issuer),
-    serialNumber: hex(cert.serialNumber.valueBlock.valueHexView).toUpperCase(),
-    notBefore: cert.notBefore.value,
-    notAfter: cert.notAfter.value,
+    subject: distinguishedName(tbs.subject),
+    issuer: distinguishedName(tbs.issuer),
+    serialNumber: hex(new Uint8Array(tbs.serialNumber)).toUpperCase(),
+    notBefore: tbs.validity.notBefore.getTime(),
+    notAfter: tbs.validity.notAfter.getTime(),
   };
 }
 
-function distinguishedName(name: RelativeDistinguishedNames): string {
-  const parts = name.typesAndValues.map((tv) => {
-    const value = (tv.value as { valueBlock?: { value?: unknown } }).valueBlock?.value;
-    return `${NAME_SHORT[tv.type] ?? tv.type}=${typeof value === "string" ? value : "…"}`;
-  });
+/** The name's attributes in encoded order (every RDN's, flattened). */
+function attributes(name: Name) {
+  return Array.from(name).flatMap((rdn) => Array.from(rdn));
+}
+
+/** A name attribute's text, or `undefined` when it is not a string type asn1-x509 decodes. */
+function attributeText(value: AttributeValue): string | undefined {
+  return (
+    value.utf8String ??
+    value.printableString ??
+    value.ia5String ??
+    value.bmpString ??
+    value.teletexString ??
+    value.universalString
+  );
+}
+
+function distinguishedName(name: Name): string {
+  const parts = attributes(name).map(
+    (atv) => `${NAME_SHORT[atv.type] ?? atv.type}=${attributeText(atv.value) ?? "…"}`,
+  );
   // Most specific first, as people read it: CN=…, O=…, C=…
   return parts.reverse().join(", ") || "(empty name)";
 }
 
-function sortAttributes(attributes: Attribute[]): Attribute[] {
-  const encoded = attributes.map((a) => ({ a, der: new Uint8Array(a.toSchema().toBER(false)) }));
-  return encoded.sort((x, y) => compareBytes(x.der, y.der)).map((x) => x.a);
+/**
+ * Whether two names match as RFC 5280 §7.1 compares them: same attribute types in the same order,
+ * string values equal ignoring case and runs of spaces, other values byte for byte.
+ */
+function sameName(a: Name, b: Name): boolean {
+  const key = (name: Name) =>
+    attributes(name).map((atv) => {
+      const text = attributeText(atv.value);
+      const value =
+        text === undefined
+          ? `#${hex(new Uint8Array(AsnConvert.serialize(atv.value)))}`
+          : `"${text.trim().replace(/\s+/g, " ").toLowerCase()}`;
+      return `${atv.type}=${value}`;
+    });
+  const ka = key(a);
+  const kb = key(b);
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i]);
+}
+
+/** Sorts the elements of a SET OF by their DER encodings (X.690 §11.6). */
+function sortByEncoding<T extends object>(items: T[]): T[] {
+  return items
+    .map((item) => ({ item, der: new Uint8Array(AsnConvert.serialize(item)) }))
+    .sort((x, y) => compareBytes(x.der, y.der))
+    .map((x) => x.item);
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -435,6 +569,10 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
     if (d !== 0) return d;
   }
   return a.length - b.length;
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.slice().buffer as ArrayBuffer;
 }
 
 function hex(bytes: Uint8Array): string {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** Key type of every certificate in a chain. */
-export type KeyKind = "rsa" | "ec-p256" | "ec-p384";
+export type KeyKind = "rsa" | "ec-p256" | "ec-p384" | "ec-p521";
 
 /** A chain on disk and as PEM text. */
 export interface TestChain {
@@ -42,7 +42,8 @@ export function openssl(args: string[], options: { cwd?: string; input?: string 
 
 function newKey(kind: KeyKind): string[] {
   if (kind === "rsa") return ["-newkey", "rsa:2048"];
-  return ["-newkey", "ec", "-pkeyopt", `ec_paramgen_curve:${kind === "ec-p256" ? "P-256" : "P-384"}`];
+  const curve = { "ec-p256": "P-256", "ec-p384": "P-384", "ec-p521": "P-521" }[kind];
+  return ["-newkey", "ec", "-pkeyopt", `ec_paramgen_curve:${curve}`];
 }
 
 /**
