@@ -5,6 +5,7 @@
  * (which start it on 127.0.0.1 with port 0).
  */
 import { readFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type RequestListener, type ServerOptions } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
@@ -151,6 +152,33 @@ export async function loadAdminTokens(file?: string, envValue?: string): Promise
   return hashes;
 }
 
+/** A Host value of letters, digits, `.`, `-`, `_` and an optional port: an RFC 3986 reg-name or IPv4 address. */
+const SIMPLE_HOST = /^[A-Za-z0-9._-]+(?::\d{1,5})?$/;
+
+/**
+ * Gives a request whose Host header WHATWG URL refuses a URL that parses, before @hono/node-server
+ * sees it. Names such as `xn--a.com`, `999.1.1.1` or `example.com.1` are valid RFC 3986 hosts that
+ * Node's HTTP parser passes, but @hono/node-server builds the request URL from them unchecked, and
+ * the Fetch Request behind `c.req.raw` (every request body) then throws "Invalid URL". Such a
+ * request gets the absolute-form target `http://host.invalid<path>` (RFC 9112 §3.2.2: the target's
+ * authority is used and the Host header is not), so the app sees the path and query as sent; the
+ * Host header itself is untouched, and handlers still read the mail domain from it. Other invalid
+ * Host values (spaces, `%`, an unclosed `[`) keep @hono/node-server's 400.
+ */
+export function withParseableUrl(incoming: IncomingMessage): void {
+  const target = incoming.url ?? "";
+  const host = incoming.headers.host;
+  if (!target.startsWith("/") || host === undefined || !SIMPLE_HOST.test(host)) return;
+  if (!URL.canParse(`http://${host}/`)) incoming.url = `http://host.invalid${target}`;
+}
+
+/** node:http's createServer with {@link withParseableUrl} applied to every request. */
+const createPatchedServer = ((options: ServerOptions, listener: RequestListener) =>
+  createServer(options, (req, res) => {
+    withParseableUrl(req);
+    listener(req, res);
+  })) as typeof createServer;
+
 /** Options of {@link startServer}. */
 export interface ServeOptions extends SettingsSources {
   /** TCP port; 0 picks a free one. */
@@ -201,7 +229,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let server: ReturnType<typeof serve>;
   try {
     server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s));
+      const s = serve(
+        { fetch: app.fetch, port: options.port, hostname: options.host, createServer: createPatchedServer },
+        () => resolve(s),
+      );
       s.once("error", reject);
     });
   } catch (e) {

@@ -22,7 +22,7 @@
 import type { Context, Hono } from "hono";
 import { parseEmailAddress } from "../providers/domain.ts";
 import { renderV2Endpoint, renderV2Error, renderV2InvalidProtocol } from "../templates/autodiscover-v2.ts";
-import { type AppDeps, maskAddress, resolveDomain } from "./context.ts";
+import { type AppDeps, maskAddress, requestTarget, resolveDomain } from "./context.ts";
 
 const JSON_HEADERS = {
   "Content-Type": "application/json; charset=utf-8",
@@ -61,7 +61,8 @@ function json(c: Context, status: 200 | 400 | 404, body: string): Response {
 /** Registers the v2 JSON routes on `app`. */
 export function autodiscoverV2Routes(app: Hono, deps: AppDeps): void {
   app.all("*", async (c, next) => {
-    const url = new URL(c.req.url);
+    // Never `new URL(c.req.url)`: this runs for every request, and its host is the client's Host header.
+    const url = requestTarget(c.req.url);
     const found = v2Email(url);
     if (!found) return next();
     const requested = param(url, "protocol") ?? "";

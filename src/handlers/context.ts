@@ -38,6 +38,27 @@ export function domainFromHost(host: string | undefined): string | undefined {
   return normalizeDomain(stripped);
 }
 
+/**
+ * The request's path and query as a URL on a fixed placeholder origin (`http://request.invalid`).
+ * The host part of `c.req.url` is what the client sent in `Host` and may be a name WHATWG URL
+ * refuses (`xn--a.com`, `999.1.1.1`, `example.com.1`), so `new URL(c.req.url)` can throw: handlers
+ * read paths and parameters from this instead. Only `pathname` and `searchParams` mean anything.
+ * @param requestUrl `c.req.url`, e.g. `http://xn--a.com/autodiscover/autodiscover.json?Email=…`
+ * @returns never throws; a path that cannot be read gives `http://request.invalid/`
+ */
+export function requestTarget(requestUrl: string): URL {
+  const scheme = requestUrl.indexOf("://");
+  const start = scheme < 0 ? 0 : scheme + 3;
+  const end = requestUrl.slice(start).search(/[/?#]/);
+  const rest = end < 0 ? "/" : requestUrl.slice(start + end);
+  try {
+    // Concatenated, not resolved against a base: a path starting with `//` stays a path.
+    return new URL(`http://request.invalid${rest.startsWith("/") ? "" : "/"}${rest}`);
+  } catch {
+    return new URL("http://request.invalid/");
+  }
+}
+
 /** Resolves a domain through the store; store faults count as "unknown" (logged), never a 5xx. */
 export async function resolveDomain(deps: AppDeps, domain: string): Promise<Resolution | undefined> {
   try {
