@@ -24,7 +24,7 @@ import { type FieldError, fieldErrors, formatPath, parseProvider } from "../prov
 import { type DomainTarget, type SqlStore, WriteError } from "../providers/sql-store.ts";
 import { verifyBearer } from "./admin-auth.ts";
 import { readBodyCapped } from "./body.ts";
-import type { AppDeps } from "./context.ts";
+import { type AppDeps, getOnly } from "./context.ts";
 import { openApiDocument } from "./openapi.ts";
 
 /** Largest admin request body, in bytes. */
@@ -112,7 +112,7 @@ function methodNotAllowed(c: Context, allow: string): Response {
 
 /** Registers the admin API and the OpenAPI document on `app`. */
 export function adminRoutes(app: Hono, deps: AppDeps): void {
-  app.get("/api/v1/openapi.json", (c) =>
+  getOnly(app, "/api/v1/openapi.json", (c) =>
     c.json(openApiDocument, 200, {
       "Cache-Control": "public, max-age=300",
       "Access-Control-Allow-Origin": "*",

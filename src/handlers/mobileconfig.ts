@@ -13,7 +13,7 @@ import {
   profileProblemText,
   renderProfileProblemPage,
 } from "../templates/profile-page.ts";
-import { type AppDeps, resolveDomain } from "./context.ts";
+import { type AppDeps, getOnly, resolveDomain } from "./context.ts";
 
 /** `jane.doe@example.com` → `jane.doe-at-example.com.mobileconfig` (ASCII letters, digits, `.-_` only). */
 export function profileFileName(address: string): string {
@@ -66,6 +66,6 @@ export function mobileconfigRoutes(app: Hono, deps: AppDeps): void {
       "X-Content-Type-Options": "nosniff",
     });
   };
-  app.get("/mobileconfig", handle);
-  app.get("/email.mobileconfig", handle);
+  getOnly(app, "/mobileconfig", handle);
+  getOnly(app, "/email.mobileconfig", handle);
 }

@@ -17,7 +17,7 @@ import { parseEmailAddress } from "../providers/domain.ts";
 import { type GuidePageInput, renderGuidePage } from "../templates/guide.ts";
 import { FAVICON_SVG, PAGE_CSS } from "../templates/html.ts";
 import { renderSettingsJson, settingsGuide, settingsOpenApiSchema } from "../templates/settings-json.ts";
-import { type AppDeps, resolveDomain } from "./context.ts";
+import { type AppDeps, getOnly, resolveDomain } from "./context.ts";
 
 let cspPromise: Promise<string> | undefined;
 
@@ -90,7 +90,7 @@ function jsonError(c: Context, status: 400 | 404, error: string): Response {
 
 /** Registers `/` and `/api/v1/settings` on `app`. */
 export function pagesRoutes(app: Hono, deps: AppDeps): void {
-  app.get("/", async (c) => {
+  getOnly(app, "/", async (c) => {
     const email = c.req.query("email")?.trim();
     if (!email) {
       return c.body(renderGuidePage({}), 200, await pageSecurityHeaders("public, max-age=300"));
@@ -108,10 +108,10 @@ export function pagesRoutes(app: Hono, deps: AppDeps): void {
 
   const icon = (c: Context) =>
     c.body(FAVICON_SVG, 200, { "Content-Type": "image/svg+xml", "Cache-Control": "public, max-age=86400" });
-  app.get("/favicon.svg", icon);
-  app.get("/favicon.ico", icon);
+  getOnly(app, "/favicon.svg", icon);
+  getOnly(app, "/favicon.ico", icon);
 
-  app.get("/api/v1/settings", async (c) => {
+  getOnly(app, "/api/v1/settings", async (c) => {
     const email = c.req.query("email")?.trim();
     if (!email) return jsonError(c, 400, "missing email: use /api/v1/settings?email=you@example.com");
     const result = await lookup(deps, email);
