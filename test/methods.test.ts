@@ -89,6 +89,8 @@ describe("the Autodiscover POX path", () => {
       method: "POST",
       body: `<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>jane.doe@example.com</EMailAddress></Request></Autodiscover>`,
     });
-    expect(await post.text()).toContain("<AutoDiscoverSMTPAddress>jane.doe@example.com</AutoDiscoverSMTPAddress>");
+    expect(await post.text()).toContain(
+      "<AutoDiscoverSMTPAddress>jane.doe@example.com</AutoDiscoverSMTPAddress>",
+    );
   });
 });

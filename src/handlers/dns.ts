@@ -10,7 +10,7 @@ import { normalizeDomain } from "../providers/domain.ts";
 import { renderDnsPage } from "../templates/dns-page.ts";
 import { dnsRecords, renderZoneLines } from "../templates/dns-records.ts";
 import { type AppDeps, getOnly, plain, resolveDomain } from "./context.ts";
-import { pageSecurityHeaders } from "./pages.ts";
+import { pageSecurityHeaders } from "./page-headers.ts";
 
 /** Reads a domain as people type it: `example.com`, `Example.COM.`, or an address `jane@example.com`. */
 export function domainInput(text: string): string | undefined {
