@@ -192,6 +192,45 @@ export interface ServeOptions extends SettingsSources {
   adminTokenFile?: string;
   /** Admin tokens as in MAILCONF_ADMIN_TOKENS. */
   adminTokens?: string;
+  /**
+   * Longest time a client may take to send a whole request, headers and body, in ms (node:http
+   * `requestTimeout`); then it gets 408 and the connection is closed. Default {@link DEFAULT_REQUEST_TIMEOUT_MS}.
+   */
+  requestTimeoutMs?: number;
+  /** Longest time a client may take to send the request headers, in ms (node:http `headersTimeout`). Default {@link DEFAULT_HEADERS_TIMEOUT_MS}. */
+  headersTimeoutMs?: number;
+}
+
+/** Default {@link ServeOptions.requestTimeoutMs}: 30 s (Node's own default of 300 s lets a slow body hold a connection 5 minutes). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Default {@link ServeOptions.headersTimeoutMs}: 15 s. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 15_000;
+
+/**
+ * The node:http server options for the time bounds of {@link ServeOptions}. Node checks them only
+ * every `connectionsCheckingInterval` (30 s by default), which would let a request outlive its bound
+ * by that much, so the interval is a quarter of the shorter bound (50 ms-1 s).
+ * @throws RangeError if a bound is not a positive integer, or the headers bound exceeds the request bound
+ */
+export function serverTimeouts(options: Pick<ServeOptions, "requestTimeoutMs" | "headersTimeoutMs">): {
+  requestTimeout: number;
+  headersTimeout: number;
+  connectionsCheckingInterval: number;
+} {
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const headersTimeout = options.headersTimeoutMs ?? Math.min(DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout);
+  for (const [name, value] of [
+    ["requestTimeoutMs", requestTimeout],
+    ["headersTimeoutMs", headersTimeout],
+  ] as const)
+    if (!Number.isInteger(value) || value <= 0)
+      throw new RangeError(`${name}: expected a positive integer, got ${value}`);
+  if (headersTimeout > requestTimeout)
+    throw new RangeError(
+      `headersTimeoutMs (${headersTimeout}) cannot exceed requestTimeoutMs (${requestTimeout})`,
+    );
+  const connectionsCheckingInterval = Math.min(1000, Math.max(50, Math.floor(headersTimeout / 4)));
+  return { requestTimeout, headersTimeout, connectionsCheckingInterval };
 }
 
 /** A running server. */
@@ -204,10 +243,12 @@ export interface RunningServer {
 }
 
 /**
- * Loads settings and starts listening.
- * @throws ConfigError for invalid settings (nothing is started); a listen error (EADDRINUSE …) rejects
+ * Loads settings and starts listening. A client gets {@link ServeOptions.headersTimeoutMs} for its
+ * headers and {@link ServeOptions.requestTimeoutMs} for the whole request (then 408, connection closed).
+ * @throws RangeError for invalid time bounds; ConfigError for invalid settings (nothing is started); a listen error (EADDRINUSE …) rejects
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const timeouts = serverTimeouts(options);
   const tokenHashes = await loadAdminTokens(options.adminTokenFile, options.adminTokens);
   const loaded = await loadSettings(options);
   let publicUrl = options.publicUrl ?? loaded.publicUrl;
@@ -230,7 +271,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   try {
     server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve(
-        { fetch: app.fetch, port: options.port, hostname: options.host, createServer: createPatchedServer },
+        {
+          fetch: app.fetch,
+          port: options.port,
+          hostname: options.host,
+          createServer: createPatchedServer,
+          serverOptions: timeouts,
+        },
         () => resolve(s),
       );
       s.once("error", reject);
