@@ -9,7 +9,8 @@
  *   mailconf domains add <domain> <provider id>    or: domains add <domain> --alias-of <domain>
  *   mailconf domains remove <domain>…
  *   mailconf import-ispdb <folder|file>            Mozilla ISPDB files into the SQL store
- *   mailconf hash-token [token|-]                  a `sha256:` line for the admin token file
+ *   mailconf hash-token [token|-]                  a `sha256:` line for the admin token file (stdout;
+ *                                                  a token it makes is shown on stderr)
  *
  * Every command takes `--db <path>` (env MAILCONF_DB, default ./mailconf.db); the ones naming
  * providers also `--config` and `--ispdb`, so a domain can be assigned to a provider of those sources.
@@ -274,7 +275,9 @@ export function registerPublishCommands(cmd: Command): void {
 
   cmd
     .command("hash-token")
-    .description("print the sha256: line of an admin token for --admin-token-file (no token: make one)")
+    .description(
+      "print the sha256: line of an admin token for --admin-token-file (no token: make one, shown on stderr)",
+    )
     .argument("[token]", "the token, or - to read it from standard input")
     .action(async (token?: string) => {
       let value = token;
@@ -286,8 +289,12 @@ export function registerPublishCommands(cmd: Command): void {
       if (value !== undefined && value.length < MIN_TOKEN_LENGTH)
         console.error(`mailconf: warning: a token should have at least ${MIN_TOKEN_LENGTH} characters`);
       if (value === undefined) {
+        // The secret goes to the terminal (stderr), never to stdout: `hash-token >> admin-tokens`
+        // must leave only the hash in the file.
         value = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
-        console.log(`token (give it to the admin client; keep only the hash below): ${value}`);
+        console.error("mailconf: new admin token; clients send it as 'Authorization: Bearer <token>'.");
+        console.error("Keep it secret; only the sha256: line (stdout) goes into the token file:");
+        console.error(value);
       }
       console.log(await tokenHashLine(value));
     });

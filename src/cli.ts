@@ -11,6 +11,7 @@
  *   mailconf providers|domains|import-ispdb|hash-token …   (src/cli-publish.ts)
  *
  * Exit codes: 0 ok, 1 the check found nothing / validation failed, 2 bad usage or configuration.
+ * A reader that closes the output early (`| head`) ends the output quietly, not the command.
  */
 
 import { existsSync } from "node:fs";
@@ -302,8 +303,24 @@ export function program(): Command {
   return cmd;
 }
 
+/**
+ * Makes a closed pipe on stdout or stderr (`mailconf check … | head -3`) a non-event: the first
+ * EPIPE stops output to that stream, silently, and the command finishes with its own exit code
+ * (Node ignores SIGPIPE, so without this the write error is an unhandled 'error' event: a stack
+ * trace and exit 1). Any other stream error is thrown as before.
+ */
+export function ignoreClosedPipes(streams: NodeJS.WriteStream[] = [process.stdout, process.stderr]): void {
+  for (const stream of streams) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") throw e;
+      stream.write = (() => true) as typeof stream.write;
+    });
+  }
+}
+
 /** Runs the CLI; configuration errors are printed without a stack trace and exit with 2. */
 export async function main(argv = process.argv): Promise<void> {
+  ignoreClosedPipes();
   try {
     await program().parseAsync(argv);
   } catch (e) {
