@@ -24,7 +24,7 @@ import { MIN_TOKEN_LENGTH, tokenHashLine } from "./handlers/admin-auth.ts";
 import { loadSettings } from "./node.ts";
 import { normalizeDomain } from "./providers/domain.ts";
 import { formatPath, type Provider } from "./providers/model.ts";
-import { type DomainEntry, type SqlStore, WriteError } from "./providers/sql-store.ts";
+import { type DomainEntry, ListedDomainError, type SqlStore, WriteError } from "./providers/sql-store.ts";
 
 /** Default SQLite file of `mailconf serve` and the publishing commands. */
 export const DEFAULT_DB = "./mailconf.db";
@@ -233,7 +233,19 @@ export function registerPublishCommands(cmd: Command): void {
             throw new WriteError("invalid", [
               { path: ["domain"], message: `expected a domain name, got ${JSON.stringify(name)}` },
             ]);
-          await store.deleteDomain(domain);
+          try {
+            await store.deleteDomain(domain);
+          } catch (e) {
+            if (!(e instanceof ListedDomainError)) throw e;
+            // The CLI way to publish the provider again (the admin API's is PUT /api/v1/providers/<id>).
+            const file = `${e.provider}.yaml`;
+            throw new WriteError("conflict", [
+              {
+                path: ["domain"],
+                message: `${e.errors[0]?.message}: mailconf providers export ${e.provider} > ${file}, delete ${domain} from its domains, then mailconf providers add ${file}`,
+              },
+            ]);
+          }
           console.log(`removed ${domain}`);
         }
       });

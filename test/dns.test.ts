@@ -196,6 +196,17 @@ describe("mailconf dns <domain>", () => {
     expect(own.text).toContain(
       "; Note: autoconfig.example.com is this server's own name: give it A/AAAA records.",
     );
+    // The certificate note names only what the certificate must add, never the host itself.
+    expect(own.text).toContain(
+      "; Note: the TLS certificate of autoconfig.example.com must also cover autodiscover.example.com.",
+    );
+    expect(own.text).not.toMatch(/certificate of autoconfig\.example\.com must also cover autoconfig\./);
+    expect((await zoneFor("example.com", "https://autodiscover.example.com")).text).toContain(
+      "; Note: the TLS certificate of autodiscover.example.com must also cover autoconfig.example.com.",
+    );
+    expect((await zoneFor("example.com", "http://192.0.2.10:8080")).text).toContain(
+      "; Note: the server needs a TLS certificate for autoconfig.example.com and autodiscover.example.com: clients connect to those names, not to 192.0.2.10.",
+    );
     expect(own.set.records.find((r) => r.name === "_autodiscover._tcp.example.com.")?.data).toBe(
       "0 0 8443 autoconfig.example.com.",
     );
