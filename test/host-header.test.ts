@@ -162,7 +162,7 @@ const ROUTES: Route[] = [
     method: "PUT",
     path: "/api/v1/domains/host-test.example.org",
     headers: { Authorization: `Bearer ${TOKEN}`, "Content-Type": "application/json" },
-    body: '{"provider":"gmail.com"}',
+    body: '{"provider":"googlemail.com"}',
     expect: (r) => expect([200, 201]).toContain(r.status),
   },
   { name: "unknown path", method: "GET", path: "/nope", expect: (r) => expect(r.status).toBe(404) },
