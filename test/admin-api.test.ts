@@ -163,7 +163,7 @@ describe("admin API: validation", () => {
         message: 'expected one of SSL, STARTTLS, plain (exact case), got "ssl"',
       },
       { path: "outgoing", message: "expected at least one outgoing server" },
-      { path: "(root)", message: 'unknown field(s) "colour"' },
+      { path: "colour", message: "unknown field" },
     ]);
     expect((await api("/api/v1/providers/bad.net")).status).toBe(404);
     expect(await (await api("/api/v1/domains")).json()).toEqual(before);
@@ -193,7 +193,7 @@ describe("admin API: validation", () => {
     });
     expect(badTarget.status).toBe(400);
     expect(await badTarget.json()).toEqual({
-      errors: [{ path: "(root)", message: 'unknown field(s) "extra"' }],
+      errors: [{ path: "extra", message: "unknown field" }],
     });
     const unknownProvider = await api("/api/v1/domains/x-target.org", {
       method: "PUT",
