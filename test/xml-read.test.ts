@@ -340,16 +340,14 @@ describe("ISPDB files that are not well-formed are skipped with a reason", () =>
   it("`--ispdb` and `import-ispdb` (loadIspdb) skip the text cases with the reason", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mailconf-ispdb-"));
     const names = Object.keys(CASES).filter((k) => typeof CASES[k]?.xml === "string");
-    names.forEach((label, k) =>
-      writeFileSync(join(dir, `case${k}.example.xml`), CASES[label]?.xml as string),
-    );
+    for (const [k, label] of names.entries())
+      writeFileSync(join(dir, `case${k}.example.xml`), CASES[label]?.xml as string);
     writeFileSync(join(dir, "good.example.xml"), file("<displayName>Good</displayName>"));
     const folder = await loadIspdb(dir);
     expect(folder.entries.map((e) => e.provider.id)).toEqual(["good.example"]);
     expect(folder.skipped.map((s) => s.file)).toEqual(names.map((_, k) => `case${k}.example.xml`));
-    names.forEach((label, k) =>
-      expect(folder.skipped[k]?.reason, label).toMatch(CASES[label]?.reason as RegExp),
-    );
+    for (const [k, label] of names.entries())
+      expect(folder.skipped[k]?.reason, label).toMatch(CASES[label]?.reason as RegExp);
   });
 
   it("character references are decoded, CDATA is kept as written", () => {
