@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --check] [-- --duration <s>]`: mailconf's speed and memory on 127.0.0.1.
+ * `npm run bench [-- --check] [-- --duration <s>] [-- --help]`: mailconf's speed and memory on 127.0.0.1.
  *
  * 1. Throughput and latency of the autoconfig GET and the Autodiscover POST, as ratios to a
  *    baseline measured in the same run: a bare node:http server answering a fixed XML body of the
@@ -15,20 +15,63 @@
  * The round trip is printed, not checked: on a shared machine it mostly measures how long two
  * processes wait for a CPU. Other processes only ever add latency, so an attack whose p99 misses the
  * bound is measured again, up to {@link ATTEMPTS} times, and the best p99 counts; every run is printed.
- * The servers run in a child process so the load generator does not share their event loop.
+ * The servers run in a child process so the load generator does not share their event loop; the
+ * child exits when this process goes, however it goes (bench/server.ts watches the IPC channel).
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import autocannon, { type Options, type Result } from "autocannon";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CORPUS = resolve(HERE, "../../shared/corpus/autodiscover");
-const args = process.argv.slice(2);
-const CHECK = args.includes("--check");
-const durationArg = args.indexOf("--duration");
-const DURATION = durationArg >= 0 ? Number(args[durationArg + 1]) : 3;
+const USAGE = `usage: npm run bench [-- --check] [-- --duration <s>]
+
+Measures mailconf on 127.0.0.1 (autoconfig GET and Autodiscover POST throughput against a bare
+node:http baseline; refusal latency and heap growth for the Autodiscover attack fixtures).
+
+  --check           exit 1 if a refusal's p99 inside mailconf is >= 10 ms, the heap grows over
+                    4 MiB over 2,000 refusals, or a refusal is not error 600 (413 when oversized)
+  --duration <s>    seconds per throughput case (default 3)
+  -h, --help        print this and exit
+`;
+
+/** The command line, or the exit code after printing usage (`--help`: 0; a mistake: 2). */
+function readArgs(argv: string[]): { check: boolean; duration: number } | number {
+  let values: { check?: boolean; duration?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        check: { type: "boolean" },
+        duration: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const duration = values.duration === undefined ? 3 : Number(values.duration);
+  if (!(duration > 0 && duration <= 600)) {
+    process.stderr.write(
+      `bench: --duration: expected seconds, 0-600, got ${JSON.stringify(values.duration)}\n`,
+    );
+    return 2;
+  }
+  return { check: values.check === true, duration };
+}
+
+const parsed = readArgs(process.argv.slice(2));
+if (typeof parsed === "number") process.exit(parsed);
+const CHECK = parsed.check;
+const DURATION = parsed.duration;
 const REFUSALS = 2000;
 const MAX_P99_MS = 10;
 const MAX_HEAP_GROWTH = 4 * 1024 * 1024;
@@ -107,12 +150,20 @@ const mib = (bytes: number) => `${fmt(bytes / 1024 / 1024)} MiB`;
 
 async function main(): Promise<number> {
   const { child, baseline, mailconf } = await startServers();
+  // A reader that went away (`npm run bench | head`): stop the servers and end quietly.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    child.kill();
+    process.exit(0);
+  });
   const failures: string[] = [];
   try {
     const outlookRequest = readFileSync(join(CORPUS, "request-outlook.xml"));
     const xmlHeaders = { "Content-Type": "text/xml; charset=utf-8" };
 
-    console.log(`mailconf bench: ${DURATION} s per throughput case, ${REFUSALS} refusals per attack\n`);
+    console.log(
+      `mailconf bench: ${DURATION} s per throughput case, ${REFUSALS} refusals per attack (servers: pid ${child.pid})\n`,
+    );
     console.log(
       "throughput (10 connections)          req/s     p50 ms   p99 ms   vs baseline (req/s, p50, p99)",
     );

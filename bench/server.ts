@@ -10,6 +10,10 @@
  * `{ type: "heap" }` with `{ type: "heap", heapUsed, gc }` (bytes, after two full GCs),
  * `{ type: "timings" }` with `{ type: "timings", ms: number[] }` (and starts a new list), and
  * `{ type: "stop" }` by closing both servers and exiting.
+ *
+ * It exits as soon as the IPC channel closes: bench/run.ts went away (Ctrl-C, a kill, a crash, an
+ * EPIPE after `| head`), and an orphan must not keep serving on two ports. Started without IPC it
+ * refuses to run.
  */
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -17,6 +21,12 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "../src/app.ts";
 import { loadSettings } from "../src/node.ts";
+
+if (!process.send) {
+  process.stderr.write("bench/server.ts is started by bench/run.ts (npm run bench), not on its own\n");
+  process.exit(2);
+}
+process.on("disconnect", () => process.exit(0));
 
 const FIXED_BODY = readFileSync(new URL("../test/golden/autodiscover/user@example.com.xml", import.meta.url));
 

@@ -8,7 +8,7 @@ import { adminRoutes } from "./handlers/admin.ts";
 import { autoconfigRoutes } from "./handlers/autoconfig.ts";
 import { autodiscoverRoutes } from "./handlers/autodiscover.ts";
 import { autodiscoverV2Routes } from "./handlers/autodiscover-v2.ts";
-import type { AppDeps } from "./handlers/context.ts";
+import { type AppDeps, getOnly } from "./handlers/context.ts";
 import { dnsRoutes } from "./handlers/dns.ts";
 import { mobileconfigRoutes } from "./handlers/mobileconfig.ts";
 import { pagesRoutes } from "./handlers/pages.ts";
@@ -29,7 +29,7 @@ export function createApp(deps: AppDeps): Hono {
   pagesRoutes(app, deps);
   dnsRoutes(app, deps);
   adminRoutes(app, deps);
-  app.get("/healthz", (c) => c.text("ok\n"));
+  getOnly(app, "/healthz", (c) => c.text("ok\n"));
   app.notFound((c) => c.text("Not found.\n", 404));
   app.onError((err, c) => {
     deps.log?.(`internal error: ${err.message}`);

@@ -9,7 +9,8 @@
  *   mailconf domains add <domain> <provider id>    or: domains add <domain> --alias-of <domain>
  *   mailconf domains remove <domain>…
  *   mailconf import-ispdb <folder|file>            Mozilla ISPDB files into the SQL store
- *   mailconf hash-token [token|-]                  a `sha256:` line for the admin token file
+ *   mailconf hash-token [token|-]                  a `sha256:` line for the admin token file (stdout;
+ *                                                  a token it makes is shown on stderr)
  *
  * Every command takes `--db <path>` (env MAILCONF_DB, default ./mailconf.db); the ones naming
  * providers also `--config` and `--ispdb`, so a domain can be assigned to a provider of those sources.
@@ -23,7 +24,7 @@ import { MIN_TOKEN_LENGTH, tokenHashLine } from "./handlers/admin-auth.ts";
 import { loadSettings } from "./node.ts";
 import { normalizeDomain } from "./providers/domain.ts";
 import { formatPath, type Provider } from "./providers/model.ts";
-import { type DomainEntry, type SqlStore, WriteError } from "./providers/sql-store.ts";
+import { type DomainEntry, ListedDomainError, type SqlStore, WriteError } from "./providers/sql-store.ts";
 
 /** Default SQLite file of `mailconf serve` and the publishing commands. */
 export const DEFAULT_DB = "./mailconf.db";
@@ -232,7 +233,19 @@ export function registerPublishCommands(cmd: Command): void {
             throw new WriteError("invalid", [
               { path: ["domain"], message: `expected a domain name, got ${JSON.stringify(name)}` },
             ]);
-          await store.deleteDomain(domain);
+          try {
+            await store.deleteDomain(domain);
+          } catch (e) {
+            if (!(e instanceof ListedDomainError)) throw e;
+            // The CLI way to publish the provider again (the admin API's is PUT /api/v1/providers/<id>).
+            const file = `${e.provider}.yaml`;
+            throw new WriteError("conflict", [
+              {
+                path: ["domain"],
+                message: `${e.errors[0]?.message}: mailconf providers export ${e.provider} > ${file}, delete ${domain} from its domains, then mailconf providers add ${file}`,
+              },
+            ]);
+          }
           console.log(`removed ${domain}`);
         }
       });
@@ -274,7 +287,9 @@ export function registerPublishCommands(cmd: Command): void {
 
   cmd
     .command("hash-token")
-    .description("print the sha256: line of an admin token for --admin-token-file (no token: make one)")
+    .description(
+      "print the sha256: line of an admin token for --admin-token-file (no token: make one, shown on stderr)",
+    )
     .argument("[token]", "the token, or - to read it from standard input")
     .action(async (token?: string) => {
       let value = token;
@@ -286,8 +301,12 @@ export function registerPublishCommands(cmd: Command): void {
       if (value !== undefined && value.length < MIN_TOKEN_LENGTH)
         console.error(`mailconf: warning: a token should have at least ${MIN_TOKEN_LENGTH} characters`);
       if (value === undefined) {
+        // The secret goes to the terminal (stderr), never to stdout: `hash-token >> admin-tokens`
+        // must leave only the hash in the file.
         value = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
-        console.log(`token (give it to the admin client; keep only the hash below): ${value}`);
+        console.error("mailconf: new admin token; clients send it as 'Authorization: Bearer <token>'.");
+        console.error("Keep it secret; only the sha256: line (stdout) goes into the token file:");
+        console.error(value);
       }
       console.log(await tokenHashLine(value));
     });

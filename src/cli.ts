@@ -10,7 +10,9 @@
  *   mailconf dns <domain> [--public-url URL] [--config FILE]… [--ispdb DIR] [--ttl S] [--check [--dns-server IP[:PORT]]… [--timeout MS]]
  *   mailconf providers|domains|import-ispdb|hash-token …   (src/cli-publish.ts)
  *
- * Exit codes: 0 ok, 1 the check found nothing / validation failed, 2 bad usage or configuration.
+ * Exit codes: 0 ok, 1 the check found nothing / validation failed / DNS records missing or
+ * different, 2 bad usage or configuration, 3 `dns --check` could not look records up.
+ * A reader that closes the output early (`| head`) ends the output quietly, not the command.
  */
 
 import { existsSync } from "node:fs";
@@ -240,7 +242,10 @@ export function program(): Command {
         .default(3600)
         .argParser(parseIntegerIn(0, 2147483647)),
     )
-    .option("--check", "compare with live DNS and report what is missing or different (exit 1 if any)")
+    .option(
+      "--check",
+      "compare with live DNS: exit 1 if a record is missing or different, 3 if lookups failed",
+    )
     .option(
       "--dns-server <ip[:port]>",
       "resolver to ask with --check (repeatable; default: the system's)",
@@ -271,18 +276,21 @@ export function program(): Command {
           return;
         }
         const loaded = await loadSettings({ configFiles: opts.config, ispdb: opts.ispdb });
+        // The domain first: records for a domain without settings cannot be made, whatever the URL.
+        const resolution = await loaded.store.resolve(domain);
+        if (!resolution) {
+          console.error(
+            `mailconf dns: no settings for ${domain} (not in the settings files, the ISPDB folder or the built-in providers)`,
+          );
+          process.exitCode = 1;
+          return;
+        }
         const publicUrl = opts.publicUrl ?? loaded.publicUrl;
         if (!publicUrl) {
           console.error(
             "mailconf dns: no public URL: pass --public-url https://autoconfig.example.org (or set publicUrl in a settings file)",
           );
           process.exitCode = 2;
-          return;
-        }
-        const resolution = await loaded.store.resolve(domain);
-        if (!resolution) {
-          console.error(`mailconf dns: no settings for ${domain}`);
-          process.exitCode = 1;
           return;
         }
         const set = dnsRecords({ account: accountSettings(resolution), publicUrl, ttl: opts.ttl });
@@ -296,7 +304,7 @@ export function program(): Command {
         });
         const report = formatDnsCheck(results);
         for (const line of report.lines) console.log(line);
-        if (report.failed) process.exitCode = 1;
+        process.exitCode = report.exitCode;
       },
     );
 
@@ -304,8 +312,24 @@ export function program(): Command {
   return cmd;
 }
 
+/**
+ * Makes a closed pipe on stdout or stderr (`mailconf check … | head -3`) a non-event: the first
+ * EPIPE stops output to that stream, silently, and the command finishes with its own exit code
+ * (Node ignores SIGPIPE, so without this the write error is an unhandled 'error' event: a stack
+ * trace and exit 1). Any other stream error is thrown as before.
+ */
+export function ignoreClosedPipes(streams: NodeJS.WriteStream[] = [process.stdout, process.stderr]): void {
+  for (const stream of streams) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") throw e;
+      stream.write = (() => true) as typeof stream.write;
+    });
+  }
+}
+
 /** Runs the CLI; configuration errors are printed without a stack trace and exit with 2. */
 export async function main(argv = process.argv): Promise<void> {
+  ignoreClosedPipes();
   try {
     await program().parseAsync(argv);
   } catch (e) {

@@ -132,12 +132,13 @@ export async function loadIspdb(path: string): Promise<IspdbFolder> {
   const out: IspdbFolder = { entries: [], skipped: [], warnings: [] };
   for (const file of files) {
     const name = basename(file);
-    const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => e);
-    if (typeof text !== "string") {
-      out.skipped.push({ file: name, reason: `cannot read (${text.code})` });
+    // Bytes, not text: parseIspdb refuses invalid UTF-8 instead of reading it as U+FFFD.
+    const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => e);
+    if (!(bytes instanceof Uint8Array)) {
+      out.skipped.push({ file: name, reason: `cannot read (${bytes.code})` });
       continue;
     }
-    const result = parseIspdb(text, name);
+    const result = parseIspdb(bytes, name);
     if (!result.ok) {
       out.skipped.push({
         file: name,

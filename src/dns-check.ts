@@ -161,11 +161,22 @@ export async function checkDnsRecords(
   );
 }
 
+/** Exit code of `mailconf dns --check` when no required record is missing or different but some could not be looked up. */
+export const EXIT_NOT_CHECKED = 3;
+
 /**
- * Formats the results for the terminal: one line per name and type, then a summary.
- * @returns lines, and `failed` = some required record is missing, different or could not be checked
+ * Formats the results for the terminal: one line per name and type, then a summary (and, when
+ * lookups failed, a line saying the check is incomplete).
+ * @returns lines; `failed` = some required record is missing, different or could not be checked;
+ *   `exitCode` = 1 if some required record is missing or different (DNS must change), else
+ *   {@link EXIT_NOT_CHECKED} (3) if some lookup failed (nothing is known to be wrong, but not
+ *   everything could be checked: resolver unreachable, timeouts, SERVFAIL), else 0
  */
-export function formatDnsCheck(results: readonly DnsCheckResult[]): { lines: string[]; failed: boolean } {
+export function formatDnsCheck(results: readonly DnsCheckResult[]): {
+  lines: string[];
+  failed: boolean;
+  exitCode: 0 | 1 | 3;
+} {
   const lines: string[] = [];
   const count = { ok: 0, missing: 0, different: 0, error: 0, optional: 0 };
   for (const r of results) {
@@ -184,5 +195,16 @@ export function formatDnsCheck(results: readonly DnsCheckResult[]): { lines: str
     "",
     `${count.ok} ok, ${count.missing} missing, ${count.different} different, ${count.error} not checked, ${count.optional} optional not published`,
   );
-  return { lines, failed: count.missing + count.different + count.error > 0 };
+  const wrong = count.missing + count.different > 0;
+  if (count.error > 0) {
+    const codes = [...new Set(results.flatMap((r) => (r.status === "error" && r.detail ? [r.detail] : [])))];
+    lines.push(
+      `${count.error} lookup(s) failed (${codes.join(", ") || "no answer"}): ${wrong ? "those records" : "the records"} could not be checked; is the resolver reachable (--dns-server)?`,
+    );
+  }
+  return {
+    lines,
+    failed: wrong || count.error > 0,
+    exitCode: wrong ? 1 : count.error > 0 ? EXIT_NOT_CHECKED : 0,
+  };
 }

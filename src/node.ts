@@ -5,6 +5,7 @@
  * (which start it on 127.0.0.1 with port 0).
  */
 import { readFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type RequestListener, type ServerOptions } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
@@ -172,6 +173,33 @@ export async function loadAdminTokens(file?: string, envValue?: string): Promise
   return hashes;
 }
 
+/** A Host value of letters, digits, `.`, `-`, `_` and an optional port: an RFC 3986 reg-name or IPv4 address. */
+const SIMPLE_HOST = /^[A-Za-z0-9._-]+(?::\d{1,5})?$/;
+
+/**
+ * Gives a request whose Host header WHATWG URL refuses a URL that parses, before @hono/node-server
+ * sees it. Names such as `xn--a.com`, `999.1.1.1` or `example.com.1` are valid RFC 3986 hosts that
+ * Node's HTTP parser passes, but @hono/node-server builds the request URL from them unchecked, and
+ * the Fetch Request behind `c.req.raw` (every request body) then throws "Invalid URL". Such a
+ * request gets the absolute-form target `http://host.invalid<path>` (RFC 9112 §3.2.2: the target's
+ * authority is used and the Host header is not), so the app sees the path and query as sent; the
+ * Host header itself is untouched, and handlers still read the mail domain from it. Other invalid
+ * Host values (spaces, `%`, an unclosed `[`) keep @hono/node-server's 400.
+ */
+export function withParseableUrl(incoming: IncomingMessage): void {
+  const target = incoming.url ?? "";
+  const host = incoming.headers.host;
+  if (!target.startsWith("/") || host === undefined || !SIMPLE_HOST.test(host)) return;
+  if (!URL.canParse(`http://${host}/`)) incoming.url = `http://host.invalid${target}`;
+}
+
+/** node:http's createServer with {@link withParseableUrl} applied to every request. */
+const createPatchedServer = ((options: ServerOptions, listener: RequestListener) =>
+  createServer(options, (req, res) => {
+    withParseableUrl(req);
+    listener(req, res);
+  })) as typeof createServer;
+
 /** Options of {@link startServer}. */
 export interface ServeOptions extends SettingsSources {
   /** TCP port; 0 picks a free one. */
@@ -185,6 +213,45 @@ export interface ServeOptions extends SettingsSources {
   adminTokenFile?: string;
   /** Admin tokens as in MAILCONF_ADMIN_TOKENS. */
   adminTokens?: string;
+  /**
+   * Longest time a client may take to send a whole request, headers and body, in ms (node:http
+   * `requestTimeout`); then it gets 408 and the connection is closed. Default {@link DEFAULT_REQUEST_TIMEOUT_MS}.
+   */
+  requestTimeoutMs?: number;
+  /** Longest time a client may take to send the request headers, in ms (node:http `headersTimeout`). Default {@link DEFAULT_HEADERS_TIMEOUT_MS}. */
+  headersTimeoutMs?: number;
+}
+
+/** Default {@link ServeOptions.requestTimeoutMs}: 30 s (Node's own default of 300 s lets a slow body hold a connection 5 minutes). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** Default {@link ServeOptions.headersTimeoutMs}: 15 s. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 15_000;
+
+/**
+ * The node:http server options for the time bounds of {@link ServeOptions}. Node checks them only
+ * every `connectionsCheckingInterval` (30 s by default), which would let a request outlive its bound
+ * by that much, so the interval is a quarter of the shorter bound (50 ms-1 s).
+ * @throws RangeError if a bound is not a positive integer, or the headers bound exceeds the request bound
+ */
+export function serverTimeouts(options: Pick<ServeOptions, "requestTimeoutMs" | "headersTimeoutMs">): {
+  requestTimeout: number;
+  headersTimeout: number;
+  connectionsCheckingInterval: number;
+} {
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const headersTimeout = options.headersTimeoutMs ?? Math.min(DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout);
+  for (const [name, value] of [
+    ["requestTimeoutMs", requestTimeout],
+    ["headersTimeoutMs", headersTimeout],
+  ] as const)
+    if (!Number.isInteger(value) || value <= 0)
+      throw new RangeError(`${name}: expected a positive integer, got ${value}`);
+  if (headersTimeout > requestTimeout)
+    throw new RangeError(
+      `headersTimeoutMs (${headersTimeout}) cannot exceed requestTimeoutMs (${requestTimeout})`,
+    );
+  const connectionsCheckingInterval = Math.min(1000, Math.max(50, Math.floor(headersTimeout / 4)));
+  return { requestTimeout, headersTimeout, connectionsCheckingInterval };
 }
 
 /** A running server. */
@@ -197,10 +264,12 @@ export interface RunningServer {
 }
 
 /**
- * Loads settings and starts listening.
- * @throws ConfigError for invalid settings (nothing is started); a listen error (EADDRINUSE …) rejects
+ * Loads settings and starts listening. A client gets {@link ServeOptions.headersTimeoutMs} for its
+ * headers and {@link ServeOptions.requestTimeoutMs} for the whole request (then 408, connection closed).
+ * @throws RangeError for invalid time bounds; ConfigError for invalid settings (nothing is started); a listen error (EADDRINUSE …) rejects
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const timeouts = serverTimeouts(options);
   const tokenHashes = await loadAdminTokens(options.adminTokenFile, options.adminTokens);
   const loaded = await loadSettings(options);
   let publicUrl = options.publicUrl ?? loaded.publicUrl;
@@ -222,7 +291,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let server: ReturnType<typeof serve>;
   try {
     server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(s));
+      const s = serve(
+        {
+          fetch: app.fetch,
+          port: options.port,
+          hostname: options.host,
+          createServer: createPatchedServer,
+          serverOptions: timeouts,
+        },
+        () => resolve(s),
+      );
       s.once("error", reject);
     });
   } catch (e) {

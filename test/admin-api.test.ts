@@ -313,7 +313,17 @@ describe("admin API: publish → served → delete", () => {
       "customer-of-publish.org",
     );
     // A provider's own domain is removed by replacing the provider.
-    expect((await api("/api/v1/domains/publish-test.net", { method: "DELETE" })).status).toBe(409);
+    const own = await api("/api/v1/domains/publish-test.net", { method: "DELETE" });
+    expect(own.status).toBe(409);
+    expect(await own.json()).toEqual({
+      errors: [
+        {
+          path: "domain",
+          message:
+            "publish-test.net is listed in provider publish-test.net's domains; publish publish-test.net again without it (PUT /api/v1/providers/publish-test.net with its domains without publish-test.net)",
+        },
+      ],
+    });
 
     expect((await api("/api/v1/domains/customer-of-publish.org", { method: "DELETE" })).status).toBe(204);
     expect((await autoconfig("bob@customer-of-publish.org")).status).toBe(404);

@@ -196,6 +196,17 @@ describe("mailconf dns <domain>", () => {
     expect(own.text).toContain(
       "; Note: autoconfig.example.com is this server's own name: give it A/AAAA records.",
     );
+    // The certificate note names only what the certificate must add, never the host itself.
+    expect(own.text).toContain(
+      "; Note: the TLS certificate of autoconfig.example.com must also cover autodiscover.example.com.",
+    );
+    expect(own.text).not.toMatch(/certificate of autoconfig\.example\.com must also cover autoconfig\./);
+    expect((await zoneFor("example.com", "https://autodiscover.example.com")).text).toContain(
+      "; Note: the TLS certificate of autodiscover.example.com must also cover autoconfig.example.com.",
+    );
+    expect((await zoneFor("example.com", "http://192.0.2.10:8080")).text).toContain(
+      "; Note: the server needs a TLS certificate for autoconfig.example.com and autodiscover.example.com: clients connect to those names, not to 192.0.2.10.",
+    );
     expect(own.set.records.find((r) => r.name === "_autodiscover._tcp.example.com.")?.data).toBe(
       "0 0 8443 autoconfig.example.com.",
     );
@@ -213,6 +224,13 @@ describe("mailconf dns <domain>", () => {
     const unknown = await cli(["dns", "unknown-domain.test", "--public-url", PUBLIC]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("no settings for unknown-domain.test");
+  });
+
+  it("an unknown domain is reported as such before a missing public URL", async () => {
+    const unknown = await cli(["dns", "nowhere.test"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no settings for nowhere.test");
+    expect(unknown.stderr).not.toContain("public URL");
   });
 
   it("reads --dns-server values as IP[:port]", () => {
@@ -297,7 +315,32 @@ describe("mailconf dns <domain> --check (against a DNS server on 127.0.0.1)", ()
       tries: 1,
     });
     expect(results.map((r) => r.status)).toEqual(["error", "error"]);
-    expect(formatDnsCheck(results).failed).toBe(true);
+    const report = formatDnsCheck(results);
+    expect(report.failed).toBe(true);
+    expect(report.exitCode).toBe(3);
+    expect(report.lines.at(-1)).toMatch(
+      /^2 lookup\(s\) failed \((ECONNREFUSED|ETIMEOUT)\): the records could not be checked/,
+    );
+    // A record known to be missing outweighs lookups that failed: DNS must change (exit 1).
+    const missing = { ...(results[0] as (typeof results)[0]), status: "missing" as const };
+    expect(formatDnsCheck([missing, ...results]).exitCode).toBe(1);
+    expect(formatDnsCheck([{ ...missing, status: "ok" }]).exitCode).toBe(0);
+  });
+
+  it("the CLI exits 3 ('could not check') when every lookup fails, not 1", async () => {
+    const out = await cli([
+      "dns",
+      "example.com",
+      "--public-url",
+      PUBLIC,
+      "--check",
+      "--dns-server",
+      "127.0.0.1:9",
+      "--timeout",
+      "300",
+    ]);
+    expect(out.code, out.stdout + out.stderr).toBe(3);
+    expect(out.stdout).toContain("0 ok, 0 missing, 0 different, 9 not checked, 0 optional not published");
   });
 });
 

@@ -107,13 +107,13 @@ describe("a profile link that cannot be answered", () => {
       headers: { Accept: "text/html,application/xhtml+xml,*/*;q=0.8" },
     });
     expect(res.status).toBe(400);
-    expect(res.headers.get("content-type")).toBe("text/html; charset=UTF-8");
+    expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(res.headers.get("cache-control")).toBe("no-store");
     const html = await res.text();
     expect(html).toContain(
       "<p>The email parameter &quot;&lt;script&gt;x&quot; is not an e-mail address; expected something like you@example.com.</p>",
     );
-    expect(html).toContain('<form method="get" action="/mobileconfig">');
+    expect(html).toContain('<form class="card" method="get" action="/mobileconfig">');
     expect(html).toContain('<input id="email" name="email" type="email"');
     expect(html).not.toContain("<script");
   });

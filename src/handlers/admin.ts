@@ -21,10 +21,10 @@ import type { Context, Hono } from "hono";
 import * as z from "zod";
 import { normalizeDomain } from "../providers/domain.ts";
 import { type FieldError, fieldErrors, formatPath, parseProvider } from "../providers/model.ts";
-import { type DomainTarget, type SqlStore, WriteError } from "../providers/sql-store.ts";
+import { type DomainTarget, ListedDomainError, type SqlStore, WriteError } from "../providers/sql-store.ts";
 import { verifyBearer } from "./admin-auth.ts";
 import { readBodyCapped } from "./body.ts";
-import type { AppDeps } from "./context.ts";
+import { type AppDeps, getOnly } from "./context.ts";
 import { openApiDocument } from "./openapi.ts";
 
 /** Largest admin request body, in bytes. */
@@ -77,6 +77,10 @@ async function readJson(
 
 /** Maps a store failure to its answer: WriteError by kind, anything else 503 (logged). */
 function failure(c: Context, deps: AppDeps, e: unknown): Response {
+  if (e instanceof ListedDomainError) {
+    const how = `PUT /api/v1/providers/${encodeURIComponent(e.provider)} with its domains without ${e.domain}`;
+    return errors(c, 409, [{ path: ["domain"], message: `${e.errors[0]?.message} (${how})` }]);
+  }
   if (e instanceof WriteError) {
     const status = e.kind === "invalid" ? 400 : e.kind === "conflict" ? 409 : 404;
     return errors(c, status, e.errors);
@@ -112,7 +116,7 @@ function methodNotAllowed(c: Context, allow: string): Response {
 
 /** Registers the admin API and the OpenAPI document on `app`. */
 export function adminRoutes(app: Hono, deps: AppDeps): void {
-  app.get("/api/v1/openapi.json", (c) =>
+  getOnly(app, "/api/v1/openapi.json", (c) =>
     c.json(openApiDocument, 200, {
       "Cache-Control": "public, max-age=300",
       "Access-Control-Allow-Origin": "*",

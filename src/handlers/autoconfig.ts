@@ -10,7 +10,7 @@
 import type { Context, Hono } from "hono";
 import { normalizeDomain, parseEmailAddress } from "../providers/domain.ts";
 import { renderAutoconfig } from "../templates/autoconfig.ts";
-import { type AppDeps, domainFromHost, plain, resolveDomain } from "./context.ts";
+import { type AppDeps, domainFromHost, getOnly, plain, resolveDomain } from "./context.ts";
 
 /** Registers the autoconfig routes on `app`. */
 export function autoconfigRoutes(app: Hono, deps: AppDeps): void {
@@ -42,7 +42,7 @@ export function autoconfigRoutes(app: Hono, deps: AppDeps): void {
     "/.well-known/autoconfig/mail/config-v1.1.xml",
     "/.well-known/mail-v1.xml",
   ]) {
-    app.get(path, (c) => handle(c));
+    getOnly(app, path, (c) => handle(c));
   }
-  app.get("/v1.1/:domain", (c) => handle(c, c.req.param("domain")));
+  getOnly(app, "/v1.1/:domain", (c) => handle(c, c.req.param("domain")));
 }

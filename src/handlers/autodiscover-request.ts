@@ -7,8 +7,11 @@
  *    recognised by its zero bytes (XML 1.0 Appendix F), else it is UTF-8. Invalid encodings are refused.
  * 2. Any `<!DOCTYPE` or `<!ENTITY` is refused before the parser sees the text (no XXE, no entity
  *    expansion: Zimbra's CVE-2019-9670 was on this endpoint).
- * 3. The text must be well-formed (XMLValidator), nest at most {@link MAX_DEPTH} elements deep
- *    and hold exactly one root element.
+ * 3. The text must be well-formed and namespace-well-formed ({@link checkWellFormed}: one root,
+ *    no undefined entity or bare `&` anywhere, no `<` in attribute values, no `--` in comments, one
+ *    XML declaration at the start, names with at most one colon …) and nest at most
+ *    {@link MAX_DEPTH} elements deep. An element with an undeclared prefix is tolerated but never
+ *    matched (step 4).
  * 4. Elements are matched by local name and namespace, never by prefix or order. The request
  *    namespace may be the Outlook or the mobilesync one, with `https://` accepted for `http://` (a typo
  *    copied from Microsoft's docs), or absent (hand-written clients). Elements of any other namespace are
@@ -20,7 +23,10 @@
  * Nothing from the request is ever written into a response as-is: the handler uses
  * {@link AutodiscoverRequest.schema} (a closed set) and the address after validation.
  */
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { XMLParser } from "fast-xml-parser";
+import { checkWellFormed, decodeText, decodeXmlBytes } from "../providers/xml-read.ts";
+
+export { decodeText, decodeXmlBytes, detectEncoding } from "../providers/xml-read.ts";
 
 /** Largest request body read, in bytes (counted while reading). Real requests are < 1 KiB. */
 export const MAX_AUTODISCOVER_BODY_BYTES = 16 * 1024;
@@ -86,97 +92,6 @@ const parser = new XMLParser({
 
 type XmlNode = Record<string, unknown>;
 type Scope = ReadonlyMap<string, string>;
-
-/** The encoding a body is read in: its BOM, else UTF-16 recognised by zero bytes (XML 1.0 Appendix F), else UTF-8. */
-export function detectEncoding(bytes: Uint8Array): {
-  encoding: "utf-8" | "utf-16le" | "utf-16be";
-  bom: number;
-} {
-  const [b0, b1, b2] = bytes;
-  if (b0 === 0xef && b1 === 0xbb && b2 === 0xbf) return { encoding: "utf-8", bom: 3 };
-  if (b0 === 0xff && b1 === 0xfe) return { encoding: "utf-16le", bom: 2 };
-  if (b0 === 0xfe && b1 === 0xff) return { encoding: "utf-16be", bom: 2 };
-  // `<` (or whitespace) followed by a zero byte, or the reverse: UTF-16 written without a BOM (.NET's
-  // Encoding.Unicode.GetBytes). Such bytes are never well-formed UTF-8 XML, so nothing valid changes.
-  if (bytes.length >= 2 && b0 !== 0 && b1 === 0) return { encoding: "utf-16le", bom: 0 };
-  if (bytes.length >= 2 && b0 === 0 && b1 !== 0) return { encoding: "utf-16be", bom: 0 };
-  return { encoding: "utf-8", bom: 0 };
-}
-
-/**
- * Decodes UTF-16 by hand, so it does not depend on which labels a runtime's TextDecoder knows.
- * @returns the text, or `undefined` for an odd byte count or an unpaired surrogate
- */
-function decodeUtf16(bytes: Uint8Array, littleEndian: boolean): string | undefined {
-  if (bytes.length % 2 !== 0) return undefined;
-  const units = new Uint16Array(bytes.length / 2);
-  for (let i = 0, j = 0; j < units.length; i += 2, j++) {
-    const a = bytes[i] as number;
-    const b = bytes[i + 1] as number;
-    units[j] = littleEndian ? a | (b << 8) : (a << 8) | b;
-  }
-  for (let j = 0; j < units.length; j++) {
-    const u = units[j] as number;
-    if (u >= 0xd800 && u <= 0xdbff) {
-      const next = units[j + 1];
-      if (next === undefined || next < 0xdc00 || next > 0xdfff) return undefined;
-      j++;
-    } else if (u >= 0xdc00 && u <= 0xdfff) return undefined;
-  }
-  let out = "";
-  for (let j = 0; j < units.length; j += 4096) out += String.fromCharCode(...units.subarray(j, j + 4096));
-  return out;
-}
-
-/**
- * Decodes request bytes (see {@link detectEncoding}); the BOM is removed.
- * @returns the text, or `undefined` if the bytes are not valid in that encoding
- */
-export function decodeXmlBytes(bytes: Uint8Array): string | undefined {
-  const { encoding, bom } = detectEncoding(bytes);
-  const body = bytes.subarray(bom);
-  if (encoding !== "utf-8") return decodeUtf16(body, encoding === "utf-16le");
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(body);
-  } catch {
-    return undefined;
-  }
-}
-
-const PREDEFINED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-/** Code points XML 1.0 §2.2 allows (Char). */
-const isXmlChar = (cp: number) =>
-  cp === 0x9 ||
-  cp === 0xa ||
-  cp === 0xd ||
-  (cp >= 0x20 && cp <= 0xd7ff) ||
-  (cp >= 0xe000 && cp <= 0xfffd) ||
-  (cp >= 0x10000 && cp <= 0x10ffff);
-
-/**
- * Decodes XML text: the five predefined entities and decimal/hex character references (XML 1.0 §4.1, §4.6).
- * @returns the text, or `undefined` for any other `&` (undefined entity, bare ampersand, a reference to a
- *   character XML forbids)
- */
-export function decodeText(raw: string): string | undefined {
-  let bad = false;
-  const out = raw.replace(/&([^;&]{0,12});?/g, (whole, name: string) => {
-    if (!whole.endsWith(";")) {
-      bad = true;
-      return "";
-    }
-    const predefined = PREDEFINED[name];
-    if (predefined) return predefined;
-    const m = /^#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}))$/.exec(name);
-    const cp = m ? Number.parseInt(m[1] ?? m[2] ?? "", m[1] ? 16 : 10) : Number.NaN;
-    if (!isXmlChar(cp)) {
-      bad = true;
-      return "";
-    }
-    return String.fromCodePoint(cp);
-  });
-  return bad ? undefined : out;
-}
 
 const localName = (qname: string) => qname.slice(qname.indexOf(":") + 1);
 const prefixOf = (qname: string) => (qname.includes(":") ? qname.slice(0, qname.indexOf(":")) : "");
@@ -264,10 +179,12 @@ export function parseAutodiscoverRequest(bytes: Uint8Array): Parsed {
   if (decoded === undefined) return { ok: false, reason: "encoding" };
   if (decoded.trim() === "") return { ok: false, reason: "empty" };
   if (/<!\s*(DOCTYPE|ENTITY)/i.test(decoded)) return { ok: false, reason: "doctype" };
-  // The declaration is dropped once the text is decoded: .NET writers declare encoding="utf-16" on UTF-8
-  // bytes, and the bytes, not the declaration, decide (reference/autodiscover.md §1.2).
-  const text = decoded.replace(/^\s*<\?xml\s[^>]*\?>/, "");
-  if (XMLValidator.validate(text) !== true) return { ok: false, reason: "malformed" };
+  // White space before the XML declaration is forgiven (hand-written clients). The declaration's
+  // encoding is ignored: .NET writers declare encoding="utf-16" on UTF-8 bytes, and the bytes, not
+  // the declaration, decide (reference/autodiscover.md §1.2).
+  const text = decoded.replace(/^[ \t\r\n]+/, "");
+  const problem = checkWellFormed(text, { maxDepth: MAX_DEPTH, unboundPrefixes: "allow" });
+  if (problem) return { ok: false, reason: problem.tooDeep ? "too-deep" : "malformed" };
   let doc: XmlNode;
   try {
     doc = parser.parse(text) as XmlNode;

@@ -1,6 +1,6 @@
 /**
- * Autodiscover v2 JSON endpoint (reference/autodiscover.md §3.7, §7 "handleV2"), any method, path in
- * any letter case:
+ * Autodiscover v2 JSON endpoint (reference/autodiscover.md §3.7, §7 "handleV2"), GET or HEAD (any
+ * other method: 405 with `Allow: GET, HEAD`), path in any letter case:
  *
  * - `/autodiscover/autodiscover.json?Email=<address>&Protocol=<p>` (Outlook, Outlook mobile, Nine)
  * - `/autodiscover/autodiscover.json/v1.0/<address>?Protocol=<p>` (Microsoft's form; the address is the
@@ -22,7 +22,13 @@
 import type { Context, Hono } from "hono";
 import { parseEmailAddress } from "../providers/domain.ts";
 import { renderV2Endpoint, renderV2Error, renderV2InvalidProtocol } from "../templates/autodiscover-v2.ts";
-import { type AppDeps, maskAddress, resolveDomain } from "./context.ts";
+import {
+  type AppDeps,
+  maskAddress,
+  readOnlyMethodNotAllowed,
+  requestTarget,
+  resolveDomain,
+} from "./context.ts";
 
 const JSON_HEADERS = {
   "Content-Type": "application/json; charset=utf-8",
@@ -61,9 +67,11 @@ function json(c: Context, status: 200 | 400 | 404, body: string): Response {
 /** Registers the v2 JSON routes on `app`. */
 export function autodiscoverV2Routes(app: Hono, deps: AppDeps): void {
   app.all("*", async (c, next) => {
-    const url = new URL(c.req.url);
+    // Never `new URL(c.req.url)`: this runs for every request, and its host is the client's Host header.
+    const url = requestTarget(c.req.url);
     const found = v2Email(url);
     if (!found) return next();
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") return readOnlyMethodNotAllowed(c);
     const requested = param(url, "protocol") ?? "";
     const protocol = requested.trim().toLowerCase();
     if (protocol !== "autodiscoverv1" && protocol !== "activesync")

@@ -2,7 +2,7 @@
  * What every handler gets from the app: the settings store and deployment options.
  * Handlers read requests and shape responses; settings knowledge stays in providers/.
  */
-import type { Context } from "hono";
+import type { Context, Handler, Hono } from "hono";
 import type { EmailAddress } from "../providers/domain.ts";
 import { normalizeDomain } from "../providers/domain.ts";
 import type { SqlStore } from "../providers/sql-store.ts";
@@ -38,6 +38,27 @@ export function domainFromHost(host: string | undefined): string | undefined {
   return normalizeDomain(stripped);
 }
 
+/**
+ * The request's path and query as a URL on a fixed placeholder origin (`http://request.invalid`).
+ * The host part of `c.req.url` is what the client sent in `Host` and may be a name WHATWG URL
+ * refuses (`xn--a.com`, `999.1.1.1`, `example.com.1`), so `new URL(c.req.url)` can throw: handlers
+ * read paths and parameters from this instead. Only `pathname` and `searchParams` mean anything.
+ * @param requestUrl `c.req.url`, e.g. `http://xn--a.com/autodiscover/autodiscover.json?Email=…`
+ * @returns never throws; a path that cannot be read gives `http://request.invalid/`
+ */
+export function requestTarget(requestUrl: string): URL {
+  const scheme = requestUrl.indexOf("://");
+  const start = scheme < 0 ? 0 : scheme + 3;
+  const end = requestUrl.slice(start).search(/[/?#]/);
+  const rest = end < 0 ? "/" : requestUrl.slice(start + end);
+  try {
+    // Concatenated, not resolved against a base: a path starting with `//` stays a path.
+    return new URL(`http://request.invalid${rest.startsWith("/") ? "" : "/"}${rest}`);
+  } catch {
+    return new URL("http://request.invalid/");
+  }
+}
+
 /** Resolves a domain through the store; store faults count as "unknown" (logged), never a 5xx. */
 export async function resolveDomain(deps: AppDeps, domain: string): Promise<Resolution | undefined> {
   try {
@@ -52,6 +73,26 @@ export async function resolveDomain(deps: AppDeps, domain: string): Promise<Reso
 export function maskAddress(address: EmailAddress | undefined): string {
   if (!address) return "(none)";
   return `${address.localPart.slice(0, 1)}***@${address.domain}`;
+}
+
+/** `Allow` of the read-only routes: Hono answers HEAD from the GET handler (same headers, no body). */
+export const READ_ONLY_ALLOW = "GET, HEAD";
+
+/** 405 for a read-only route asked with another method (RFC 9110 §15.5.6); the method is not echoed. */
+export function readOnlyMethodNotAllowed(c: Context): Response {
+  return c.text("This URL answers only GET and HEAD.\n", 405, {
+    Allow: READ_ONLY_ALLOW,
+    "Cache-Control": "no-store",
+  });
+}
+
+/**
+ * Registers a read-only route: `handler` for GET (and so HEAD), then 405 with `Allow: GET, HEAD`
+ * for every other method, so a wrong method is not mistaken for a missing URL (a bare 404).
+ */
+export function getOnly(app: Hono, path: string, handler: Handler): void {
+  app.get(path, handler);
+  app.all(path, readOnlyMethodNotAllowed);
 }
 
 /** A short plain-text answer for people and scripts (never HTML, never a stack trace). */

@@ -9,8 +9,8 @@ import { accountSettings } from "../providers/account.ts";
 import { normalizeDomain } from "../providers/domain.ts";
 import { renderDnsPage } from "../templates/dns-page.ts";
 import { dnsRecords, renderZoneLines } from "../templates/dns-records.ts";
-import { type AppDeps, plain, resolveDomain } from "./context.ts";
-import { pageSecurityHeaders } from "./pages.ts";
+import { type AppDeps, getOnly, plain, resolveDomain } from "./context.ts";
+import { pageSecurityHeaders } from "./page-headers.ts";
 
 /** Reads a domain as people type it: `example.com`, `Example.COM.`, or an address `jane@example.com`. */
 export function domainInput(text: string): string | undefined {
@@ -20,7 +20,7 @@ export function domainInput(text: string): string | undefined {
 
 /** Registers `/dns` on `app`. */
 export function dnsRoutes(app: Hono, deps: AppDeps): void {
-  app.get("/dns", async (c) => {
+  getOnly(app, "/dns", async (c) => {
     const typed = c.req.query("domain")?.trim();
     const asZone = c.req.query("format") === "zone";
     if (!typed) {

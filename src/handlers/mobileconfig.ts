@@ -13,7 +13,8 @@ import {
   profileProblemText,
   renderProfileProblemPage,
 } from "../templates/profile-page.ts";
-import { type AppDeps, resolveDomain } from "./context.ts";
+import { type AppDeps, getOnly, resolveDomain } from "./context.ts";
+import { pageSecurityHeaders } from "./page-headers.ts";
 
 /** `jane.doe@example.com` → `jane.doe-at-example.com.mobileconfig` (ASCII letters, digits, `.-_` only). */
 export function profileFileName(address: string): string {
@@ -26,13 +27,13 @@ export function profileFileName(address: string): string {
 
 /**
  * Answers a request that cannot get a profile: 400 (missing/malformed `email`) or 404 (no settings),
- * as a small HTML page with an address form for browsers (`Accept: text/html`), else one line of text.
+ * as a small HTML page with an address form for browsers (`Accept: text/html`; with the page
+ * security headers of every page), else one line of text.
  */
-function problem(c: Context, status: 400 | 404, p: ProfileProblem): Response {
-  const headers = { "Cache-Control": "no-store" };
+async function problem(c: Context, status: 400 | 404, p: ProfileProblem): Promise<Response> {
   if (/\btext\/html\b/i.test(c.req.header("Accept") ?? ""))
-    return c.html(renderProfileProblemPage(p, c.req.path), status, headers);
-  return c.text(`${profileProblemText(p, c.req.path)}\n`, status, headers);
+    return c.body(renderProfileProblemPage(p, c.req.path), status, await pageSecurityHeaders("no-store"));
+  return c.text(`${profileProblemText(p, c.req.path)}\n`, status, { "Cache-Control": "no-store" });
 }
 
 /**
@@ -66,6 +67,6 @@ export function mobileconfigRoutes(app: Hono, deps: AppDeps): void {
       "X-Content-Type-Options": "nosniff",
     });
   };
-  app.get("/mobileconfig", handle);
-  app.get("/email.mobileconfig", handle);
+  getOnly(app, "/mobileconfig", handle);
+  getOnly(app, "/email.mobileconfig", handle);
 }

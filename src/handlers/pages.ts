@@ -9,46 +9,18 @@
  * Both are built from the same AccountSettings as autoconfig, Autodiscover and the profile
  * (src/templates/settings-json.ts). Links use AppDeps.publicUrl, never the Host header.
  * HTML answers carry a Content-Security-Policy without scripts; the one inline stylesheet is
- * allowed by its SHA-256 hash ({@link pageSecurityHeaders}).
+ * allowed by its SHA-256 hash (pageSecurityHeaders, src/handlers/page-headers.ts).
  */
 import type { Context, Hono } from "hono";
 import { accountSettings } from "../providers/account.ts";
 import { parseEmailAddress } from "../providers/domain.ts";
 import { type GuidePageInput, renderGuidePage } from "../templates/guide.ts";
-import { FAVICON_SVG, PAGE_CSS } from "../templates/html.ts";
+import { FAVICON_SVG } from "../templates/html.ts";
 import { renderSettingsJson, settingsGuide, settingsOpenApiSchema } from "../templates/settings-json.ts";
-import { type AppDeps, resolveDomain } from "./context.ts";
+import { type AppDeps, getOnly, resolveDomain } from "./context.ts";
+import { pageSecurityHeaders } from "./page-headers.ts";
 
-let cspPromise: Promise<string> | undefined;
-
-/** Base64 SHA-256 of a string's UTF-8 bytes (CSP hash source, CSP3 §8.4). */
-async function sha256Base64(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return btoa(String.fromCharCode(...digest));
-}
-
-/**
- * The Content-Security-Policy of every HTML page: nothing may load or run except the page's own
- * inline stylesheet ({@link PAGE_CSS}, by hash); forms submit only to this origin; no framing.
- */
-export async function contentSecurityPolicy(): Promise<string> {
-  cspPromise ??= sha256Base64(PAGE_CSS).then(
-    (hash) =>
-      `default-src 'none'; style-src 'sha256-${hash}'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
-  );
-  return cspPromise;
-}
-
-/** Headers of every HTML page: type, CSP, no Referer to the provider's help links (the URL holds the address), no framing. */
-export async function pageSecurityHeaders(cache: string): Promise<Record<string, string>> {
-  return {
-    "Content-Type": "text/html; charset=utf-8",
-    "Content-Security-Policy": await contentSecurityPolicy(),
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": cache,
-  };
-}
+export { contentSecurityPolicy, pageSecurityHeaders } from "./page-headers.ts";
 
 /** Outcome of looking an address up for the guide or the API. */
 type Lookup =
@@ -90,7 +62,7 @@ function jsonError(c: Context, status: 400 | 404, error: string): Response {
 
 /** Registers `/` and `/api/v1/settings` on `app`. */
 export function pagesRoutes(app: Hono, deps: AppDeps): void {
-  app.get("/", async (c) => {
+  getOnly(app, "/", async (c) => {
     const email = c.req.query("email")?.trim();
     if (!email) {
       return c.body(renderGuidePage({}), 200, await pageSecurityHeaders("public, max-age=300"));
@@ -108,10 +80,10 @@ export function pagesRoutes(app: Hono, deps: AppDeps): void {
 
   const icon = (c: Context) =>
     c.body(FAVICON_SVG, 200, { "Content-Type": "image/svg+xml", "Cache-Control": "public, max-age=86400" });
-  app.get("/favicon.svg", icon);
-  app.get("/favicon.ico", icon);
+  getOnly(app, "/favicon.svg", icon);
+  getOnly(app, "/favicon.ico", icon);
 
-  app.get("/api/v1/settings", async (c) => {
+  getOnly(app, "/api/v1/settings", async (c) => {
     const email = c.req.query("email")?.trim();
     if (!email) return jsonError(c, 400, "missing email: use /api/v1/settings?email=you@example.com");
     const result = await lookup(deps, email);

@@ -8,6 +8,12 @@
  * not model. Deprecated auth names are mapped (`plain` → password-cleartext, `secure` →
  * password-encrypted), as Thunderbird does. A server without `username` gets `%EMAILADDRESS%`.
  *
+ * A file is refused (with the reason, its line and column) unless it is well-formed XML
+ * ({@link checkWellFormed}: no undefined entity or bare `&`, every element closed and matched …);
+ * given as bytes, it must also be valid UTF-8 (or UTF-16 with a BOM). Text and attribute values
+ * are decoded exactly as XML says: the five predefined entities and character references
+ * (`&#x1F600;` → 😀), CDATA as it is.
+ *
  * Web APIs only; file reading lives in the Node entry (src/config-files.ts).
  */
 import { XMLParser } from "fast-xml-parser";
@@ -18,6 +24,13 @@ import {
   parseProvider,
   SOCKET_TYPES,
 } from "./model.ts";
+import {
+  checkWellFormed,
+  decodeText,
+  decodeXmlBytes,
+  detectEncoding,
+  invalidUtf8Offset,
+} from "./xml-read.ts";
 
 /** Result of reading one ISPDB file. */
 export type IspdbResult =
@@ -40,6 +53,11 @@ const parser = new XMLParser({
   attributeNamePrefix: "@_",
   parseTagValue: false,
   parseAttributeValue: false,
+  // References are decoded by decodeText after the well-formedness check (fast-xml-parser decodes
+  // only some, and none in CDATA must be): CDATA is kept apart under "#cdata".
+  processEntities: false,
+  htmlEntities: false,
+  cdataPropName: "#cdata",
   trimValues: true,
   isArray: (name) => ARRAY_ELEMENTS.has(name),
 });
@@ -50,8 +68,40 @@ type Node = Record<string, unknown>;
 
 function text(v: unknown): string | undefined {
   if (typeof v === "string") return v;
-  if (v && typeof v === "object" && "#text" in v) return String((v as Node)["#text"]);
-  return undefined;
+  if (!v || typeof v !== "object" || !("#text" in v || "#cdata" in v)) return undefined;
+  const node = v as Node;
+  return [node["#text"], node["#cdata"]]
+    .flat()
+    .filter((x) => x !== undefined)
+    .map(String)
+    .join("");
+}
+
+/** The tree with every text and attribute value decoded (checked well-formed, so every reference is valid). */
+function decodeTree(v: unknown): unknown {
+  if (typeof v === "string") return decodeText(v) ?? v;
+  if (Array.isArray(v)) return v.map(decodeTree);
+  if (v && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === "#cdata" ? x : decodeTree(x)]));
+  return v;
+}
+
+const refuse = (message: string): IspdbResult => ({ ok: false, errors: [{ path: [], message }] });
+
+/**
+ * The text of a file given as bytes: BOM or UTF-16 zero bytes decide, else UTF-8 (XML 1.0 Appendix F).
+ * @returns the text, or the reason it cannot be decoded
+ */
+function decodeFile(bytes: Uint8Array): { text: string } | { error: string } {
+  const text = decodeXmlBytes(bytes);
+  if (text !== undefined) return { text };
+  const { encoding, bom } = detectEncoding(bytes);
+  if (encoding !== "utf-8")
+    return { error: `not valid ${encoding.toUpperCase()} (odd length or a lone surrogate)` };
+  const at = (invalidUtf8Offset(bytes.subarray(bom)) ?? 0) + bom;
+  return {
+    error: `not valid UTF-8: byte ${at} (0x${(bytes[at] ?? 0).toString(16).padStart(2, "0")}) does not start a UTF-8 character`,
+  };
 }
 
 function list(v: unknown): unknown[] {
@@ -60,20 +110,29 @@ function list(v: unknown): unknown[] {
 
 /**
  * Parses one clientConfig document into a provider.
- * @param xml the file's text (UTF-8 decoded)
+ * @param xml the file's bytes (preferred: they are checked to be valid UTF-8), or its text already
+ *   decoded (a leading BOM character is ignored)
  * @param fileName used as the provider id (`gmail.com.xml` → `gmail.com`) when it is a valid id,
  *   because ISPDB ids repeat across files (zoho.*) and some are not host names (`MessagingEngine`)
  * @returns the provider, or the errors with field paths inside the document; never throws
  */
-export function parseIspdb(xml: string, fileName = ""): IspdbResult {
-  if (/<!(DOCTYPE|ENTITY)/i.test(xml)) {
-    return { ok: false, errors: [{ path: [], message: "DOCTYPE and ENTITY declarations are not accepted" }] };
+export function parseIspdb(xml: string | Uint8Array, fileName = ""): IspdbResult {
+  let source: string;
+  if (typeof xml === "string") source = xml.replace(/^\uFEFF/, "");
+  else {
+    const decoded = decodeFile(xml);
+    if ("error" in decoded) return refuse(decoded.error);
+    source = decoded.text;
   }
+  if (/<!(DOCTYPE|ENTITY)/i.test(source)) return refuse("DOCTYPE and ENTITY declarations are not accepted");
+  const problem = checkWellFormed(source);
+  if (problem)
+    return refuse(`not well-formed XML: line ${problem.line}, column ${problem.column}: ${problem.message}`);
   let doc: Node;
   try {
-    doc = parser.parse(xml) as Node;
+    doc = decodeTree(parser.parse(source)) as Node;
   } catch (e) {
-    return { ok: false, errors: [{ path: [], message: `not well-formed XML: ${(e as Error).message}` }] };
+    return refuse(`not well-formed XML: ${(e as Error).message}`);
   }
   const root = doc.clientConfig as Node | undefined;
   if (!root || typeof root !== "object") {

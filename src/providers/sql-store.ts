@@ -70,6 +70,25 @@ export class WriteError extends Error {
   }
 }
 
+/**
+ * A domain that cannot be removed on its own: it is in provider `provider`'s own `domains`, so the
+ * provider must be published again without it. Interfaces add how (the admin API: PUT the provider;
+ * the CLI: `providers add` a settings file).
+ */
+export class ListedDomainError extends WriteError {
+  constructor(
+    readonly domain: string,
+    readonly provider: string,
+  ) {
+    super("conflict", [
+      {
+        path: ["domain"],
+        message: `${domain} is listed in provider ${provider}'s domains; publish ${provider} again without it`,
+      },
+    ]);
+  }
+}
+
 /** What a domain is published as: served by a provider (by id), or an alias of another domain. */
 export type DomainTarget = { provider: string } | { aliasOf: string };
 
@@ -595,7 +614,8 @@ export class SqlStore implements SettingsStore {
 
   /**
    * Deletes an assigned domain entry.
-   * @throws WriteError `not-found`, or `conflict` for a domain listed in a provider's own `domains`
+   * @throws WriteError `not-found`, or {@link ListedDomainError} (`conflict`) for a domain listed in a
+   *   provider's own `domains`
    */
   async deleteDomain(domain: string): Promise<void> {
     const { changes } = await this.#db.execute({
@@ -606,12 +626,7 @@ export class SqlStore implements SettingsStore {
     const row = await this.getDomain(domain);
     if (!row)
       throw new WriteError("not-found", [{ path: ["domain"], message: `no published domain ${domain}` }]);
-    throw new WriteError("conflict", [
-      {
-        path: ["domain"],
-        message: `${domain} is listed in provider ${row.provider}'s domains; remove it there (PUT /api/v1/providers/${row.provider})`,
-      },
-    ]);
+    throw new ListedDomainError(domain, row.provider ?? "");
   }
 }
 

@@ -97,9 +97,16 @@ export function dnsRecords({ account, publicUrl, ttl = 3600 }: DnsRecordsInput):
     remarks.push(
       `the public URL ${publicUrl} is not https: Outlook and Apple devices need HTTPS with a valid certificate`,
     );
-  remarks.push(
-    `the TLS certificate of ${pub.host} must also cover autoconfig.${domain} and autodiscover.${domain}`,
-  );
+  // Clients connect to these names, so the certificate must hold them (not only the public URL's host).
+  const clientNames = [`autoconfig.${domain}`, `autodiscover.${domain}`];
+  if (pub.ip)
+    remarks.push(
+      `the server needs a TLS certificate for ${clientNames.join(" and ")}: clients connect to those names, not to ${pub.host}`,
+    );
+  else
+    remarks.push(
+      `the TLS certificate of ${pub.host} must also cover ${clientNames.filter((n) => n !== pub.host).join(" and ")}`,
+    );
 
   // How clients find mailconf.
   for (const [label, purpose] of [

@@ -4,7 +4,7 @@
  * plain GET to the profile URL, because iOS only hands a real navigation to Settings
  * (reference/mobileconfig.md §8, celzero/rethink-app#580). Pure: string in, string out.
  */
-import { escapeXml } from "./xml.ts";
+import { escapeHtml, renderPage } from "./html.ts";
 
 /** What went wrong with a profile request. */
 export type ProfileProblem =
@@ -25,31 +25,23 @@ export function profileProblemText(problem: ProfileProblem, path: string): strin
 }
 
 /**
- * A complete HTML page (UTF-8) with the problem and an address form that submits to `path`.
+ * A complete HTML page (UTF-8) with the problem and an address form that submits to `path`, in the
+ * shared page shell ({@link renderPage}: its one stylesheet is the only inline code the pages' CSP
+ * allows, src/handlers/page-headers.ts).
  * @param path the profile path the request came to, e.g. `/mobileconfig` (escaped here)
  */
 export function renderProfileProblemPage(problem: ProfileProblem, path: string): string {
   const value = problem.kind === "malformed" ? clip(problem.value) : "";
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Mail profile for iPhone, iPad and Mac</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36em;margin:2em auto;padding:0 1em}input,button{font:inherit;padding:.4em}</style>
-</head>
-<body>
-<h1>Mail profile for iPhone, iPad and Mac</h1>
-<p>${escapeXml(profileProblemText(problem, path))}</p>
-<form method="get" action="${escapeXml(path)}">
-<label for="email">Your e-mail address</label><br>
-<input id="email" name="email" type="email" autocomplete="email" required value="${escapeXml(value)}">
-<button type="submit">Download profile</button>
-</form>
-<p>Open this page in Safari on iPhone or iPad; then install the profile in Settings.</p>
-</body>
-</html>
-`;
+  return renderPage({
+    title: "Mail profile for iPhone, iPad and Mac",
+    main: `<h1>Mail profile for iPhone, iPad and Mac</h1>
+<div class="error" role="alert" id="error"><p>${escapeHtml(profileProblemText(problem, path))}</p></div>
+<form class="card" method="get" action="${escapeHtml(path)}">
+<label for="email">Your e-mail address</label>
+<div class="field"><input id="email" name="email" type="email" inputmode="email" autocomplete="email" autocapitalize="none" spellcheck="false" required maxlength="320" placeholder="you@example.com" value="${escapeHtml(value)}"><button type="submit">Download profile</button></div>
+</form>`,
+    footer: "Open this page in Safari on iPhone or iPad; then install the profile in Settings.",
+  });
 }
 
 function clip(value: string): string {
