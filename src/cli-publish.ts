@@ -242,7 +242,7 @@ export function registerPublishCommands(cmd: Command): void {
             throw new WriteError("conflict", [
               {
                 path: ["domain"],
-                message: `${e.errors[0]?.message}: mailconf providers export ${e.provider} > ${file}, delete ${domain} from its domains, then mailconf providers add ${file}`,
+                message: `${e.errors[0]?.message}: mailconf providers add ${file}, with a settings file whose domains leave ${domain} out`,
               },
             ]);
           }
@@ -298,8 +298,14 @@ export function registerPublishCommands(cmd: Command): void {
         for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
         value = Buffer.concat(chunks).toString("utf8").trim();
       }
-      if (value !== undefined && value.length < MIN_TOKEN_LENGTH)
-        console.error(`mailconf: warning: a token should have at least ${MIN_TOKEN_LENGTH} characters`);
+      if (value !== undefined && value.length < MIN_TOKEN_LENGTH) {
+        // The same rule as tokens written in a token file: a short token is guessable.
+        console.error(
+          `mailconf: a token needs at least ${MIN_TOKEN_LENGTH} characters; run hash-token without one to make a random token`,
+        );
+        process.exitCode = 2;
+        return;
+      }
       if (value === undefined) {
         // The secret goes to the terminal (stderr), never to stdout: `hash-token >> admin-tokens`
         // must leave only the hash in the file.

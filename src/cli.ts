@@ -334,7 +334,7 @@ export async function main(argv = process.argv): Promise<void> {
     await program().parseAsync(argv);
   } catch (e) {
     if (e instanceof ConfigError) {
-      console.error("mailconf: invalid configuration, not starting:");
+      console.error("mailconf: invalid configuration; nothing was started or changed:");
       for (const p of e.problems) console.error(`  ${p}`);
       process.exit(2);
     }

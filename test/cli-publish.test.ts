@@ -94,7 +94,7 @@ describe("mailconf providers / domains", () => {
     expect(own.code).toBe(1);
     // The CLI names its own way to do it, not the admin API's HTTP call.
     expect(own.err).toBe(
-      "domain: example.org is listed in provider example.org's domains; publish example.org again without it: mailconf providers export example.org > example.org.yaml, delete example.org from its domains, then mailconf providers add example.org.yaml",
+      "domain: example.org is listed in provider example.org's domains; publish example.org again without it: mailconf providers add example.org.yaml, with a settings file whose domains leave example.org out",
     );
     expect(await cli("domains", "remove", "acme-corp.org", "--db", db)).toMatchObject({
       out: "removed acme-corp.org",
@@ -165,5 +165,16 @@ describe("mailconf hash-token", () => {
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(await tokenHashLine("my-admin-token-0123456789"));
     expect(r.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it("refuses a token shorter than a token file accepts, printing no hash", () => {
+    const r = spawnSync(process.execPath, ["bin/mailconf.js", "hash-token", "short"], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("a token needs at least 16 characters");
   });
 });
