@@ -360,6 +360,15 @@ describe("ISPDB files that are not well-formed are skipped with a reason", () =>
       expect(folder.skipped[k]?.reason, label).toMatch(CASES[label]?.reason as RegExp);
   });
 
+  it("a file that declares ISO-8859-1 is read as Latin-1", () => {
+    const latin1 = Buffer.from(
+      file("<displayName>Caf\u00e9</displayName>").replace('encoding="UTF-8"', 'encoding="ISO-8859-1"'),
+      "latin1",
+    );
+    const result = parseIspdb(latin1, "broken.example.xml");
+    expect(result.ok && result.provider.displayName).toBe("Caf\u00e9");
+  });
+
   it("character references are decoded, CDATA is kept as written", () => {
     const result = parseIspdb(
       file(

@@ -93,6 +93,12 @@ const refuse = (message: string): IspdbResult => ({ ok: false, errors: [{ path: 
  * @returns the text, or the reason it cannot be decoded
  */
 function decodeFile(bytes: Uint8Array): { text: string } | { error: string } {
+  // A file that declares a Latin-1 encoding is read as such (WHATWG maps the label to windows-1252).
+  const head = String.fromCharCode(...bytes.subarray(0, 200));
+  const declared = /^<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head)?.[1]?.toLowerCase();
+  if (declared && ["iso-8859-1", "iso_8859-1", "latin1", "l1", "windows-1252", "cp1252"].includes(declared)) {
+    return { text: new TextDecoder("windows-1252").decode(bytes) };
+  }
   const text = decodeXmlBytes(bytes);
   if (text !== undefined) return { text };
   const { encoding, bom } = detectEncoding(bytes);
