@@ -56,6 +56,14 @@ export function judgeBundle(output: string, maxGzipKiB = MAX_GZIP_KIB): { ok: bo
   };
 }
 
+/** Environment for every wrangler run: no metrics, no `Request.cf` fetch, no banner, no prompts. */
+export const WRANGLER_OFFLINE_ENV = {
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  CI: "true",
+} as const;
+
 /** Runs `wrangler deploy --dry-run --outdir <outdir>` offline and returns its exit code and output. */
 export function dryRunDeploy(outdir = "dist"): { status: number; output: string } {
   const result = spawnSync(
@@ -65,13 +73,7 @@ export function dryRunDeploy(outdir = "dist"): { status: number; output: string 
       cwd: ROOT,
       encoding: "utf8",
       timeout: 120_000,
-      env: {
-        ...process.env,
-        WRANGLER_SEND_METRICS: "false",
-        CLOUDFLARE_CF_FETCH_ENABLED: "false",
-        WRANGLER_HIDE_BANNER: "true",
-        CI: "true",
-      },
+      env: { ...process.env, ...WRANGLER_OFFLINE_ENV },
     },
   );
   return { status: result.status ?? 1, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };

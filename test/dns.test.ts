@@ -21,6 +21,21 @@ import { REPO_ROOT, tempFile } from "./helpers/shared.ts";
 const run = promisify(execFile);
 const PUBLIC = "https://autoconfig.example.org";
 
+/** `mailconf dns example.com --check` against one DNS server (`ip:port`), with a lookup timeout in ms. */
+function checkExampleCom(server: string, timeoutMs = 2000) {
+  return cli([
+    "dns",
+    "example.com",
+    "--public-url",
+    PUBLIC,
+    "--check",
+    "--dns-server",
+    server,
+    "--timeout",
+    String(timeoutMs),
+  ]);
+}
+
 /** Runs the CLI without blocking the event loop (the test DNS server lives in this process). */
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -246,17 +261,7 @@ describe("mailconf dns <domain> --check (against a DNS server on 127.0.0.1)", ()
   it("all published as printed: every record ok, exit 0", async () => {
     const dns = await startDnsServer(parseZoneText(exampleZone));
     try {
-      const out = await cli([
-        "dns",
-        "example.com",
-        "--public-url",
-        PUBLIC,
-        "--check",
-        "--dns-server",
-        dns.address,
-        "--timeout",
-        "2000",
-      ]);
+      const out = await checkExampleCom(dns.address);
       expect(out.code, out.stdout + out.stderr).toBe(0);
       const lines = out.stdout.trim().split("\n");
       expect(lines.filter((l) => l.startsWith("ok "))).toHaveLength(9);
@@ -281,17 +286,7 @@ describe("mailconf dns <domain> --check (against a DNS server on 127.0.0.1)", ()
     );
     const dns = await startDnsServer(records);
     try {
-      const out = await cli([
-        "dns",
-        "example.com",
-        "--public-url",
-        PUBLIC,
-        "--check",
-        "--dns-server",
-        dns.address,
-        "--timeout",
-        "2000",
-      ]);
+      const out = await checkExampleCom(dns.address);
       expect(out.code, out.stdout + out.stderr).toBe(1);
       const line = (prefix: string) => out.stdout.split("\n").find((l) => l.includes(prefix)) ?? "";
       expect(line("_imaps._tcp")).toMatch(
@@ -328,17 +323,7 @@ describe("mailconf dns <domain> --check (against a DNS server on 127.0.0.1)", ()
   });
 
   it("the CLI exits 3 ('could not check') when every lookup fails, not 1", async () => {
-    const out = await cli([
-      "dns",
-      "example.com",
-      "--public-url",
-      PUBLIC,
-      "--check",
-      "--dns-server",
-      "127.0.0.1:9",
-      "--timeout",
-      "300",
-    ]);
+    const out = await checkExampleCom("127.0.0.1:9", 300);
     expect(out.code, out.stdout + out.stderr).toBe(3);
     expect(out.stdout).toContain("0 ok, 0 missing, 0 different, 9 not checked, 0 optional not published");
   });

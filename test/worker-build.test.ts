@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readBundledSettings, renderBundledSettingsModule } from "../scripts/bundle-settings.ts";
-import { judgeBundle, MAX_GZIP_KIB, parseUploadSize } from "../scripts/check-bundle.ts";
+import { judgeBundle, MAX_GZIP_KIB, parseUploadSize, WRANGLER_OFFLINE_ENV } from "../scripts/check-bundle.ts";
 import { loadSettingsFile } from "../src/config-files.ts";
 import { BUNDLED_BUILTIN_PROVIDERS, BUNDLED_SETTINGS } from "../src/generated/bundled-settings.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
@@ -26,13 +26,7 @@ function write(name: string, text: string): string {
   return path;
 }
 
-const WRANGLER_ENV = {
-  ...process.env,
-  WRANGLER_SEND_METRICS: "false",
-  CLOUDFLARE_CF_FETCH_ENABLED: "false",
-  WRANGLER_HIDE_BANNER: "true",
-  CI: "true",
-};
+const WRANGLER_ENV = { ...process.env, ...WRANGLER_OFFLINE_ENV };
 
 describe("settings bundled at build time (scripts/bundle-settings.ts)", () => {
   it("the generated module holds wrangler.toml's settings files and the built-in providers as Node loads them", async () => {

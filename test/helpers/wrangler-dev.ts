@@ -8,6 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { WRANGLER_OFFLINE_ENV } from "../../scripts/check-bundle.ts";
 import { REPO_ROOT } from "./shared.ts";
 
 /** A running `wrangler dev`. */
@@ -61,13 +62,7 @@ export async function startWranglerDev(
     cwd: REPO_ROOT,
     detached: true, // its own process group, so a hung workerd can be killed with it
     stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      WRANGLER_SEND_METRICS: "false",
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      WRANGLER_HIDE_BANNER: "true",
-      CI: "true",
-    },
+    env: { ...process.env, ...WRANGLER_OFFLINE_ENV },
   });
   let log = "";
   child.stdout?.on("data", (c: Buffer) => {
