@@ -40,6 +40,11 @@ export interface SettingsSources {
   mxOptions?: MxStoreOptions;
   /** Operator log (database rows that no longer validate, DNS failures). */
   log?: (message: string) => void;
+  /**
+   * How the SQL store answers lookups (SqlStoreOptions.cache): `startServer` holds everything in
+   * memory (`full`); one-shot commands read the database (`off`, the default).
+   */
+  sqlCache?: "full" | "lru" | "off";
 }
 
 /** The loaded store plus what an operator should be told about it. */
@@ -113,7 +118,7 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     } catch (e) {
       throw new ConfigError([`--db ${sources.db}: ${(e as Error).message}`]);
     }
-    sql = new SqlStore(database, { fallback: files, log: sources.log });
+    sql = new SqlStore(database, { fallback: files, log: sources.log, cache: sources.sqlCache });
     store = new LayeredStore([sql, files]);
     const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
     report.unshift(`database: ${database.path}${migrated}`);
@@ -271,7 +276,9 @@ export interface RunningServer {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const timeouts = serverTimeouts(options);
   const tokenHashes = await loadAdminTokens(options.adminTokenFile, options.adminTokens);
-  const loaded = await loadSettings(options);
+  const loaded = await loadSettings({ sqlCache: "full", ...options });
+  // Load the published settings into memory in the background: lookups read the database until then.
+  void loaded.sql?.warm();
   let publicUrl = options.publicUrl ?? loaded.publicUrl;
   if (loaded.sql && tokenHashes.length > 0)
     loaded.report.push(`admin API: on at /api/v1/ (${tokenHashes.length} token(s))`);

@@ -231,7 +231,8 @@ async function buildApp(env: WorkerEnv, options: WorkerOptions): Promise<Hono> {
     } catch (e) {
       throw new DatabaseUnavailableError(`D1 migrations failed: ${(e as Error).message}`);
     }
-    const sql = new SqlStore(driver, { fallback: files, log });
+    // A per-isolate LRU of lookups, checked against the change marker at most once a second.
+    const sql = new SqlStore(driver, { fallback: files, log, cache: "lru" });
     store = new LayeredStore([sql, files]);
     if (tokenHashes.length > 0) admin = { store: sql, tokenHashes };
   } else if (tokenHashes.length > 0) {

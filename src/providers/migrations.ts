@@ -16,4 +16,11 @@ export const MIGRATIONS: readonly Migration[] = [
       "CREATE INDEX mx_hosts_by_provider ON mx_hosts (provider_id)",
     ],
   },
+  {
+    name: "0002_settings_version.sql",
+    queries: [
+      "CREATE TABLE settings_version (\n  id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),\n  version INTEGER NOT NULL\n)",
+      "INSERT INTO settings_version (id, version) VALUES (1, 0)",
+    ],
+  },
 ];

@@ -2,24 +2,41 @@
  * The SQL store of published settings (admin API, `mailconf providers|domains|import-ispdb`):
  * SQLite on Node, D1 on Workers, through the {@link SqlDriver} interface; schema in migrations/.
  *
- * Reading: {@link SqlStore.resolve} answers a domain with one query, in the order
- * exact → alias → wildcard (longest suffix first), like the other stores. A domain may be assigned
- * to a provider of any source (a settings file, the ISPDB folder, the built-in Gmail …) by id, and
- * an alias may point to a domain any source serves: the `fallback` store (the layers below this one)
- * answers those. Every lookup reads the database, so a write is visible to the next request, and
- * writes made by another process (the CLI beside a running server) too.
+ * Reading: {@link SqlStore.resolve} answers a domain in the order exact → alias → wildcard (longest
+ * suffix first), like the other stores. A domain may be assigned to a provider of any source (a
+ * settings file, the ISPDB folder, the built-in Gmail …) by id, and an alias may point to a domain
+ * any source serves: the `fallback` store (the layers below this one) answers those.
+ *
+ * Caching ({@link SqlStoreOptions.cache}, src/store/published-cache.ts): with `full` (the Node
+ * server) everything published is held in memory and lookups run no SQL; with `lru` (Workers, D1) a
+ * per-isolate LRU holds answered lookups; with `off` (one-shot CLI commands) every lookup reads the
+ * database. Every write ends by incrementing the `settings_version` row in its own transaction; a
+ * write through this store drops the caches at once, and one by another process (the CLI beside a
+ * running server, a second server) is seen by the first lookup after at most `changeCheckMs`
+ * (default 1 s). Until the memory copy is (re)loaded, lookups read the database: never stale.
  *
  * Writing: every write is one transaction (driver `batch`), guarded by the schema's constraints,
  * so a failed write changes nothing. Bodies are validated with the settings model first.
  *
  * Web APIs only: this module runs unchanged on Node.js and on Cloudflare Workers.
  */
+
+import { LRUCache } from "lru-cache";
+import {
+  BUMP_VERSION_SQL,
+  DEFAULT_CHANGE_CHECK_MS,
+  DEFAULT_LRU_ENTRIES,
+  loadIndex,
+  type PublishedIndex,
+  readVersion,
+} from "../store/published-cache.ts";
 import { normalizeDomain } from "./domain.ts";
 import { type FieldError, type Provider, ProviderSchema } from "./model.ts";
 import {
   MAX_SQL_PARAMS,
   SqlConstraintError,
   type SqlDriver,
+  type SqlResult,
   type SqlStatement,
   type SqlValue,
 } from "./sql.ts";
@@ -99,6 +116,8 @@ interface DomainRow {
   origin: "provider" | "assigned";
   updated_at: string;
   body?: string | null;
+  /** From the in-memory index: the published provider, already parsed (else `body` is parsed). */
+  parsed?: Provider;
 }
 
 /** At most this many wildcard suffixes are tried per lookup (keeps a query under D1's 100 parameters). */
@@ -136,6 +155,18 @@ export interface SqlStoreOptions {
   now?: () => Date;
   /** Operator log for rows that no longer validate (they are skipped, never served half-read). */
   log?: (message: string) => void;
+  /**
+   * Where lookups are answered from (see the module documentation): `full` everything in memory
+   * (Node server), `lru` a bounded cache of answered lookups (Workers), `off` the database every
+   * time (default; one-shot commands).
+   */
+  cache?: "full" | "lru" | "off";
+  /** At most this often (ms) the change marker is read; default {@link DEFAULT_CHANGE_CHECK_MS}. */
+  changeCheckMs?: number;
+  /** Entries of the `lru` cache; default {@link DEFAULT_LRU_ENTRIES}. */
+  lruEntries?: number;
+  /** Monotonic clock in ms for the change checks (tests). Default `performance.now()`. */
+  clock?: () => number;
 }
 
 /** The SQL store. See the module documentation. */
@@ -146,12 +177,106 @@ export class SqlStore implements SettingsStore {
   readonly #log?: (message: string) => void;
   /** Parsed provider bodies by their JSON text (bounded), so a lookup does not re-validate. */
   readonly #parsed = new Map<string, Provider | null>();
+  readonly #mode: "full" | "lru" | "off";
+  readonly #checkMs: number;
+  readonly #clock: () => number;
+  /** The change marker the caches belong to; `undefined` until read, and right after a local write. */
+  #version: number | undefined;
+  #checkedAt = Number.NEGATIVE_INFINITY;
+  #checking: Promise<void> | undefined;
+  /** Mode `full`: everything published, loaded at {@link #version}. */
+  #index: PublishedIndex | undefined;
+  #loading: Promise<void> | undefined;
+  /** Mode `lru`: answered lookups (hits and misses) by domain. */
+  readonly #lru: LRUCache<string, { hit: Resolution | undefined }> | undefined;
+  #hasMx: boolean | undefined;
 
   constructor(driver: SqlDriver, options: SqlStoreOptions = {}) {
     this.#db = driver;
     this.#fallback = options.fallback;
     this.#now = options.now ?? (() => new Date());
     this.#log = options.log;
+    this.#mode = options.cache ?? "off";
+    this.#checkMs = options.changeCheckMs ?? DEFAULT_CHANGE_CHECK_MS;
+    this.#clock = options.clock ?? (() => performance.now());
+    if (this.#mode === "lru") this.#lru = new LRUCache({ max: options.lruEntries ?? DEFAULT_LRU_ENTRIES });
+  }
+
+  // ---------------------------------------------------------------- the cache
+
+  /**
+   * Starts loading everything published into memory (mode `full`; no-op otherwise) and resolves when
+   * it is loaded. Lookups do not wait for it: they read the database meanwhile.
+   */
+  async warm(): Promise<void> {
+    if (this.#mode !== "full") return;
+    await this.#fresh();
+    await this.#loading;
+  }
+
+  /** Whether lookups are being answered from memory now (mode `full`, loaded and current). */
+  get inMemory(): boolean {
+    return this.#index !== undefined;
+  }
+
+  /** Reads the change marker when the last read is older than `changeCheckMs`; `undefined` when not due. */
+  #fresh(): Promise<void> | undefined {
+    if (this.#mode === "off") return undefined;
+    if (this.#checking) return this.#checking;
+    if (this.#clock() - this.#checkedAt < this.#checkMs) return undefined;
+    this.#checking = this.#check().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
+  }
+
+  async #check(): Promise<void> {
+    const version = await readVersion(this.#db);
+    this.#checkedAt = this.#clock();
+    if (version !== this.#version || version < 0) {
+      this.#drop();
+      this.#version = version;
+    }
+    if (this.#mode === "full" && !this.#index) this.#load();
+  }
+
+  #drop(): void {
+    this.#index = undefined;
+    this.#lru?.clear();
+    this.#hasMx = undefined;
+  }
+
+  /** Loads the full index in the background; it is used only if it belongs to the current marker. */
+  #load(): void {
+    if (this.#loading) return;
+    this.#loading = loadIndex(this.#db, (body, id) => this.#provider(body, id))
+      .then(
+        (index) => {
+          if (index && index.version === this.#version) this.#index = index;
+          else this.#checkedAt = Number.NEGATIVE_INFINITY; // changed meanwhile: check and load again
+        },
+        (e: Error) =>
+          this.#log?.(`database: cannot hold the published settings in memory (${e.message}); reading it`),
+      )
+      .finally(() => {
+        this.#loading = undefined;
+      });
+  }
+
+  /** After a write through this store: drop everything now; the next lookup reads the marker. */
+  #changed(): void {
+    this.#drop();
+    this.#version = undefined;
+    this.#checkedAt = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Runs a write batch with the marker bump appended; the caches are dropped whatever the outcome. */
+  async #write(statements: SqlStatement[]): Promise<SqlResult[]> {
+    try {
+      return await this.#db.batch([...statements, { sql: BUMP_VERSION_SQL }]);
+    } finally {
+      this.#changed();
+    }
   }
 
   /** The stores below this one, if any. */
@@ -184,10 +309,31 @@ export class SqlStore implements SettingsStore {
   /** The entry of a row naming a provider: published here, else from the fallback by id. */
   async #entryOf(row: DomainRow): Promise<ProviderEntry | undefined> {
     if (!row.provider_id) return undefined;
-    const own = this.#provider(row.body, row.provider_id);
+    const own = row.parsed ?? this.#provider(row.body, row.provider_id);
     if (own) return { provider: own, source: SQL_SOURCE };
     const other = await this.#fallback?.findProvider?.(row.provider_id);
     return other && { provider: other.provider, source: `${SQL_SOURCE} (provider from ${other.source})` };
+  }
+
+  /** Rows for a lookup: from memory when the index is loaded and current, else from the database. */
+  async #lookupRows(names: string[]): Promise<DomainRow[]> {
+    const index = this.#index;
+    if (!index) return this.#rows(names);
+    const out: DomainRow[] = [];
+    for (const domain of names) {
+      const hit = index.domains.get(domain);
+      if (hit === undefined) continue;
+      const provider = typeof hit === "string";
+      out.push({
+        domain,
+        provider_id: provider ? hit : null,
+        alias_of: provider ? null : hit.aliasOf,
+        origin: "provider",
+        updated_at: "",
+        parsed: provider ? (index.providers.get(hit) ?? undefined) : undefined,
+      });
+    }
+    return out;
   }
 
   async #rows(names: string[]): Promise<DomainRow[]> {
@@ -216,8 +362,21 @@ export class SqlStore implements SettingsStore {
   }
 
   async resolve(domain: string): Promise<Resolution | undefined> {
+    const due = this.#fresh();
+    if (due) await due;
+    const lru = this.#lru;
+    if (!lru) return this.#resolve(domain);
+    const cached = lru.get(domain);
+    if (cached) return cached.hit;
+    const version = this.#version;
+    const hit = await this.#resolve(domain);
+    if (version !== undefined && version === this.#version) lru.set(domain, { hit });
+    return hit;
+  }
+
+  async #resolve(domain: string): Promise<Resolution | undefined> {
     const candidates = matchCandidates(domain);
-    const rows = await this.#rows(candidates);
+    const rows = await this.#lookupRows(candidates);
     if (rows.length === 0) return undefined;
     const exact = rows.find((r) => r.domain === domain);
     if (exact?.provider_id) {
@@ -237,7 +396,7 @@ export class SqlStore implements SettingsStore {
 
   /** What an alias points at: a domain published here or known to the fallback (exact or wildcard). */
   async #aliasTarget(target: string): Promise<{ entry: ProviderEntry } | undefined> {
-    const own = await this.#direct(target, await this.#rows(matchCandidates(target)));
+    const own = await this.#direct(target, await this.#lookupRows(matchCandidates(target)));
     if (own) return own;
     const other = await this.#fallback?.resolve(target);
     if (other && (other.via === "exact" || other.via === "wildcard")) {
@@ -263,7 +422,18 @@ export class SqlStore implements SettingsStore {
   }
 
   async matchMx(host: string): Promise<ProviderEntry | undefined> {
+    const due = this.#fresh();
+    if (due) await due;
     const candidates = matchCandidates(host);
+    const index = this.#index;
+    if (index) {
+      for (const candidate of candidates)
+        for (const id of index.mx.get(candidate) ?? []) {
+          const provider = index.providers.get(id);
+          if (provider) return { provider, source: SQL_SOURCE };
+        }
+      return undefined;
+    }
     const { rows } = await this.#db.execute({
       sql: `SELECT m.pattern, m.provider_id, p.body
               FROM mx_hosts m JOIN providers p ON p.id = m.provider_id
@@ -285,7 +455,14 @@ export class SqlStore implements SettingsStore {
   }
 
   async hasMxHosts(): Promise<boolean> {
+    const due = this.#fresh();
+    if (due) await due;
+    if (this.#index) return this.#index.mx.size > 0;
+    if (this.#hasMx !== undefined) return this.#hasMx;
+    const version = this.#version;
     const { rows } = await this.#db.execute({ sql: "SELECT 1 AS x FROM mx_hosts LIMIT 1" });
+    if (this.#mode !== "off" && version !== undefined && version === this.#version)
+      this.#hasMx = rows.length > 0;
     return rows.length > 0;
   }
 
@@ -404,7 +581,7 @@ export class SqlStore implements SettingsStore {
     }
     let results: { rows: Record<string, unknown>[] }[];
     try {
-      results = await this.#db.batch(statements);
+      results = await this.#write(statements);
     } catch (e) {
       if (e instanceof SqlConstraintError) throw await this.#providerConflicts(providers, aliases);
       throw e;
@@ -495,7 +672,7 @@ export class SqlStore implements SettingsStore {
     const elsewhere = (await this.#fallback?.findProvider?.(id)) !== undefined ? 1 : 0;
     const orphanGuard = `(? = 1 OR NOT EXISTS (SELECT 1 FROM domains WHERE provider_id = ? AND origin = 'assigned'))`;
     const gone = "NOT EXISTS (SELECT 1 FROM providers WHERE id = ?)";
-    const [deleted] = await this.#db.batch([
+    const [deleted] = await this.#write([
       { sql: `DELETE FROM providers WHERE id = ? AND ${orphanGuard}`, params: [id, elsewhere, id] },
       {
         sql: `DELETE FROM domains WHERE provider_id = ? AND origin = 'provider' AND ${gone}`,
@@ -593,7 +770,7 @@ export class SqlStore implements SettingsStore {
       sql: "SELECT domain, provider_id, alias_of, origin, updated_at FROM domains WHERE domain = ?",
       params: [checked.domain],
     };
-    const [before, upsert, after] = await this.#db.batch([
+    const [before, upsert, after] = await this.#write([
       select,
       this.#assignStatement(checked.domain, checked.target, now),
       select,
@@ -618,10 +795,10 @@ export class SqlStore implements SettingsStore {
    *   provider's own `domains`
    */
   async deleteDomain(domain: string): Promise<void> {
-    const { changes } = await this.#db.execute({
-      sql: "DELETE FROM domains WHERE domain = ? AND origin = 'assigned'",
-      params: [domain],
-    });
+    const [deleted] = await this.#write([
+      { sql: "DELETE FROM domains WHERE domain = ? AND origin = 'assigned'", params: [domain] },
+    ]);
+    const changes = deleted?.changes ?? 0;
     if (changes > 0) return;
     const row = await this.getDomain(domain);
     if (!row)

@@ -1,0 +1,212 @@
+/**
+ * The SQL store's caches (src/store/published-cache.ts): lookups of a loaded store run no SQL, a
+ * write through the store is served by the next lookup, a write by another process (a second
+ * store on the same file; the real CLI beside a running server) once the change marker has been
+ * read again, i.e. within DEFAULT_CHANGE_CHECK_MS. Clocks are injected: nothing here is timed.
+ */
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { startServer } from "../src/node.ts";
+import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
+import type { Provider } from "../src/providers/model.ts";
+import type { SqlDriver } from "../src/providers/sql.ts";
+import { SqlStore } from "../src/providers/sql-store.ts";
+import { MemoryStore } from "../src/providers/store.ts";
+import { openSqlite, type SqliteDatabase } from "../src/sqlite.ts";
+import { DEFAULT_CHANGE_CHECK_MS } from "../src/store/published-cache.ts";
+import { provider } from "./helpers/providers.ts";
+import { REPO_ROOT } from "./helpers/shared.ts";
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), "mailconf-cache-"));
+const builtins = new MemoryStore(BUILTIN_PROVIDERS.map((p) => ({ provider: p, source: "built-in" })));
+const opened: SqliteDatabase[] = [];
+afterAll(() => {
+  for (const db of opened) db.close();
+});
+
+/** A driver that counts the statements it runs. */
+function counting(driver: SqlDriver): SqlDriver & { statements: number } {
+  const counted = {
+    statements: 0,
+    execute: (s: Parameters<SqlDriver["execute"]>[0]) => {
+      counted.statements++;
+      return driver.execute(s);
+    },
+    batch: (s: Parameters<SqlDriver["batch"]>[0]) => {
+      counted.statements += s.length;
+      return driver.batch(s);
+    },
+  };
+  return counted;
+}
+
+async function database(name: string): Promise<SqliteDatabase> {
+  const db = await openSqlite(join(dir, name));
+  opened.push(db);
+  return db;
+}
+
+const hoster = provider({
+  id: "hoster.example.net",
+  domains: ["hoster.example.net", "*.customers.example.net"],
+  mxHosts: ["*.mx.hoster.example.net"],
+});
+
+describe("SQL store cache", () => {
+  it("full: after loading, lookups of known and unknown domains run no SQL until the marker is due", async () => {
+    const db = await database("full.db");
+    await new SqlStore(db, { fallback: builtins }).putProviders([hoster]);
+    let now = 0;
+    const driver = counting(db);
+    const store = new SqlStore(driver, { fallback: builtins, cache: "full", clock: () => now });
+    await store.warm();
+    expect(store.inMemory).toBe(true);
+    const before = driver.statements;
+    for (let i = 0; i < 50; i++) {
+      expect((await store.resolve("a.customers.example.net"))?.via).toBe("wildcard");
+      expect(await store.resolve(`unknown-${i}.example.org`)).toBeUndefined();
+      expect((await store.matchMx("in1.mx.hoster.example.net"))?.provider.id).toBe("hoster.example.net");
+      expect(await store.hasMxHosts()).toBe(true);
+    }
+    expect(driver.statements - before).toBe(0);
+    now += DEFAULT_CHANGE_CHECK_MS;
+    await store.resolve("hoster.example.net");
+    expect(driver.statements - before).toBe(1); // the marker, and nothing else: it did not move
+  });
+
+  it("full: a write through the store is served by the next lookup, the index reloads behind it", async () => {
+    const db = await database("local-write.db");
+    const store = new SqlStore(db, { fallback: builtins, cache: "full", clock: () => 0 });
+    await store.putProviders([hoster]);
+    await store.warm();
+    expect((await store.resolve("shop.example.org"))?.provider.id).toBeUndefined();
+    await store.putDomain("shop.example.org", { provider: "hoster.example.net" });
+    expect((await store.resolve("shop.example.org"))?.provider.id).toBe("hoster.example.net");
+    await store.warm();
+    expect(store.inMemory).toBe(true);
+    expect((await store.resolve("shop.example.org"))?.provider.id).toBe("hoster.example.net");
+    await store.deleteDomain("shop.example.org");
+    expect(await store.resolve("shop.example.org")).toBeUndefined();
+    await store.putProviders([
+      {
+        ...hoster,
+        incoming: [
+          { ...hoster.incoming[0], port: 143, socketType: "STARTTLS" } as Provider["incoming"][number],
+        ],
+      },
+    ]);
+    expect((await store.resolve("hoster.example.net"))?.provider.incoming[0]?.port).toBe(143);
+  });
+
+  it.each(["full", "lru"] as const)(
+    "%s: another process's write is served once the marker is read again",
+    async (mode) => {
+      const db = await database(`other-${mode}.db`);
+      const cli = new SqlStore(await openSqlite(db.path), { fallback: builtins }); // "the CLI"
+      await cli.putProviders([hoster]);
+      await cli.putDomain("moving.example.org", { provider: "hoster.example.net" });
+      let now = 0;
+      const server = new SqlStore(db, { fallback: builtins, cache: mode, clock: () => now });
+      await server.warm();
+      expect((await server.resolve("moving.example.org"))?.provider.id).toBe("hoster.example.net");
+      await cli.putDomain("moving.example.org", { provider: "googlemail.com" });
+      await cli.putDomain("new.example.org", { provider: "hoster.example.net" });
+      now += DEFAULT_CHANGE_CHECK_MS - 1; // not due yet: inside the documented window the cache answers
+      expect((await server.resolve("moving.example.org"))?.provider.id).toBe("hoster.example.net");
+      now += 1;
+      expect((await server.resolve("moving.example.org"))?.provider.id).toBe("googlemail.com");
+      expect((await server.resolve("new.example.org"))?.provider.id).toBe("hoster.example.net");
+      await cli.deleteDomain("new.example.org");
+      now += DEFAULT_CHANGE_CHECK_MS;
+      expect(await server.resolve("new.example.org")).toBeUndefined();
+    },
+  );
+
+  it("full and lru answer exactly as the database does (exact, alias, wildcard, unknown)", async () => {
+    const db = await database("same.db");
+    const writer = new SqlStore(db, { fallback: builtins });
+    await writer.putProviders(
+      [hoster, provider({ id: "eu.example.net", domains: ["*.eu.customers.example.net", "eu.example.net"] })],
+      { "old.example.org": "hoster.example.net", "gmail-alias.example.org": "gmail.com" },
+    );
+    await writer.putDomain("assigned.example.org", { provider: "googlemail.com" });
+    await writer.putDomain("*.assigned.example.org", { provider: "hoster.example.net" });
+    const full = new SqlStore(db, { fallback: builtins, cache: "full" });
+    const lru = new SqlStore(db, { fallback: builtins, cache: "lru", lruEntries: 16 });
+    await full.warm();
+    const label = fc.constantFrom("a", "b", "eu", "customers", "assigned", "old", "gmail-alias", "x-1");
+    const base = fc.constantFrom(
+      "example.net",
+      "example.org",
+      "customers.example.net",
+      "eu.customers.example.net",
+      "assigned.example.org",
+      "hoster.example.net",
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(label, { maxLength: 3 }), base, async (labels, b) => {
+        const name = [...labels, b].join(".");
+        const expected = await writer.resolve(name);
+        expect(await full.resolve(name)).toEqual(expected);
+        expect(await lru.resolve(name)).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+    expect(full.inMemory).toBe(true);
+  });
+});
+
+describe("a running server and the real CLI", () => {
+  it(`serves a CLI write within ${DEFAULT_CHANGE_CHECK_MS} ms, and an admin API write at once`, async () => {
+    const path = join(dir, "served.db");
+    const tokens = join(dir, "tokens");
+    writeFileSync(tokens, "a-long-admin-token-for-tests\n");
+    const server = await startServer({
+      port: 0,
+      host: "127.0.0.1",
+      db: path,
+      adminTokenFile: tokens,
+      builtin: true,
+    });
+    const get = (domain: string) => fetch(`${server.url}/v1.1/${domain}`).then((r) => r.status);
+    try {
+      const put = await fetch(`${server.url}/api/v1/domains/api.example.org`, {
+        method: "PUT",
+        headers: { Authorization: "Bearer a-long-admin-token-for-tests", "Content-Type": "application/json" },
+        body: JSON.stringify({ provider: "googlemail.com" }),
+      });
+      expect(put.status).toBe(201);
+      expect(await get("api.example.org")).toBe(200);
+      await run(
+        process.execPath,
+        ["bin/mailconf.js", "domains", "add", "cli.example.org", "googlemail.com", "--db", path],
+        {
+          cwd: REPO_ROOT,
+          timeout: 30_000,
+        },
+      );
+      await new Promise((r) => setTimeout(r, DEFAULT_CHANGE_CHECK_MS + 50));
+      expect(await get("cli.example.org")).toBe(200);
+      await run(process.execPath, ["bin/mailconf.js", "domains", "remove", "cli.example.org", "--db", path], {
+        cwd: REPO_ROOT,
+        timeout: 30_000,
+      });
+      await new Promise((r) => setTimeout(r, DEFAULT_CHANGE_CHECK_MS + 50));
+      expect(await get("cli.example.org")).toBe(404);
+      const del = await fetch(`${server.url}/api/v1/domains/api.example.org`, {
+        method: "DELETE",
+        headers: { Authorization: "Bearer a-long-admin-token-for-tests" },
+      });
+      expect(del.status).toBe(204);
+      expect(await get("api.example.org")).toBe(404);
+    } finally {
+      await server.close();
+    }
+  }, 90_000);
+});
