@@ -73,7 +73,12 @@ export async function loadIndex(
   }
   // Interned provider ids: a million rows of one hoster share one string.
   const ids = new Map<string, string>();
-  const intern = (id: string) => ids.get(id) ?? (ids.set(id, id), id);
+  const intern = (id: string) => {
+    const known = ids.get(id);
+    if (known !== undefined) return known;
+    ids.set(id, id);
+    return id;
+  };
   const domains = new Map<string, IndexedDomain>();
   for (let after = ""; ; ) {
     const { rows } = await db.execute({
