@@ -8,7 +8,7 @@ import { adminRoutes } from "./handlers/admin.ts";
 import { autoconfigRoutes } from "./handlers/autoconfig.ts";
 import { autodiscoverRoutes } from "./handlers/autodiscover.ts";
 import { autodiscoverV2Routes } from "./handlers/autodiscover-v2.ts";
-import { type AppDeps, getOnly } from "./handlers/context.ts";
+import { type AppDeps, COMMON_HEADERS, getOnly } from "./handlers/context.ts";
 import { dnsRoutes } from "./handlers/dns.ts";
 import { mobileconfigRoutes } from "./handlers/mobileconfig.ts";
 import { pagesRoutes } from "./handlers/pages.ts";
@@ -18,9 +18,12 @@ export type { AppDeps } from "./handlers/context.ts";
 /** Builds the app. `deps.publicUrl` is used for every absolute URL in answers (never the Host header). */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
-  app.use(async (c, next) => {
-    await next();
-    c.header("X-Content-Type-Options", "nosniff");
+  // Headers set before the handler runs, never after: a response changed after it was built is
+  // rebuilt (Hono) and loses @hono/node-server's fast path. Hot handlers return `respond(…)` with
+  // these headers in their own constant header object instead (src/handlers/context.ts).
+  app.use((c, next) => {
+    c.header("X-Content-Type-Options", COMMON_HEADERS["X-Content-Type-Options"]);
+    return next();
   });
   autodiscoverRoutes(app, deps);
   autodiscoverV2Routes(app, deps);

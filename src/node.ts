@@ -12,6 +12,7 @@ import { createApp } from "./app.ts";
 import { ConfigError, loadIspdb, readSettingsFile } from "./config-files.ts";
 import { parseAdminTokens } from "./handlers/admin-auth.ts";
 import type { AppDeps, ProfileSigner } from "./handlers/context.ts";
+import { readBodyFromNode } from "./node/body.ts";
 import { BUILTIN_PROVIDERS } from "./providers/builtin.ts";
 import { formatPath } from "./providers/model.ts";
 import { type MxResolver, MxStore, type MxStoreOptions } from "./providers/mx.ts";
@@ -292,6 +293,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     },
     signProfile: options.signProfile,
     log: options.log,
+    readBody: readBodyFromNode,
     admin: loaded.sql && tokenHashes.length > 0 ? { store: loaded.sql, tokenHashes } : undefined,
   };
   const app = createApp(deps);

@@ -10,7 +10,26 @@
 import type { Context, Hono } from "hono";
 import { normalizeDomain, parseEmailAddress } from "../providers/domain.ts";
 import { renderAutoconfig } from "../templates/autoconfig.ts";
-import { type AppDeps, domainFromHost, getOnly, plain, resolveDomain } from "./context.ts";
+import { AnswerCache } from "./answer-cache.ts";
+import {
+  type AppDeps,
+  COMMON_HEADERS,
+  domainFromHost,
+  getOnly,
+  plain,
+  resolveDomain,
+  respond,
+} from "./context.ts";
+
+const HEADERS = {
+  ...COMMON_HEADERS,
+  "Content-Type": "application/xml; charset=utf-8",
+  "Cache-Control": "public, max-age=3600",
+  "Access-Control-Allow-Origin": "*",
+};
+
+/** clientConfig documents by mail domain: they depend on the provider and the domain only. */
+const answers = new AnswerCache<string>();
 
 /** Registers the autoconfig routes on `app`. */
 export function autoconfigRoutes(app: Hono, deps: AppDeps): void {
@@ -30,12 +49,12 @@ export function autoconfigRoutes(app: Hono, deps: AppDeps): void {
     }
     const resolution = await resolveDomain(deps, domain);
     if (!resolution) return plain(c, 404, `No settings for ${domain}.`);
-    const xml = renderAutoconfig({ provider: resolution.provider, domain });
-    return c.body(xml, 200, {
-      "Content-Type": "application/xml; charset=utf-8",
-      "Cache-Control": "public, max-age=3600",
-      "Access-Control-Allow-Origin": "*",
-    });
+    const { provider } = resolution;
+    return respond(
+      answers.get(domain, provider, () => renderAutoconfig({ provider, domain })),
+      200,
+      HEADERS,
+    );
   };
   for (const path of [
     "/mail/config-v1.1.xml",

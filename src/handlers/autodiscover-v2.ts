@@ -24,18 +24,22 @@ import { parseEmailAddress } from "../providers/domain.ts";
 import { renderV2Endpoint, renderV2Error, renderV2InvalidProtocol } from "../templates/autodiscover-v2.ts";
 import {
   type AppDeps,
+  COMMON_HEADERS,
   maskAddress,
   readOnlyMethodNotAllowed,
   requestTarget,
   resolveDomain,
+  respond,
 } from "./context.ts";
 
 const JSON_HEADERS = {
+  ...COMMON_HEADERS,
   "Content-Type": "application/json; charset=utf-8",
   "Cache-Control": "private, no-store",
 };
 const BASE = "/autodiscover/autodiscover.json";
 const PATH_FORM = `${BASE}/v1.0/`;
+const V2_HINT = /autodiscover\.json/i;
 
 /** The first query parameter named `name` in any letter case. */
 function param(url: URL, name: string): string | undefined {
@@ -60,14 +64,17 @@ export function v2Email(url: URL): { email: string | undefined } | undefined {
   }
 }
 
-function json(c: Context, status: 200 | 400 | 404, body: string): Response {
-  return c.body(body, status, JSON_HEADERS);
+function json(_c: Context, status: 200 | 400 | 404, body: string): Response {
+  return respond(body, status, JSON_HEADERS);
 }
 
 /** Registers the v2 JSON routes on `app`. */
 export function autodiscoverV2Routes(app: Hono, deps: AppDeps): void {
   app.all("*", async (c, next) => {
-    // Never `new URL(c.req.url)`: this runs for every request, and its host is the client's Host header.
+    // Most requests are for other paths: a string test first (it holds for every URL that
+    // normalises to a v2 path, dot segments included), the URL only for candidates.
+    if (!V2_HINT.test(c.req.url)) return next();
+    // Never `new URL(c.req.url)`: its host is the client's Host header.
     const url = requestTarget(c.req.url);
     const found = v2Email(url);
     if (!found) return next();

@@ -17,9 +17,9 @@
  * corpus README's decision). Every local part of a known domain gets the same answer with its own
  * address filled in (no account enumeration). Never 401, never a 5xx, never request text in a namespace.
  */
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
 import { accountSettings } from "../providers/account.ts";
-import { parseEmailAddress } from "../providers/domain.ts";
+import { type EmailAddress, parseEmailAddress } from "../providers/domain.ts";
 import type { Resolution } from "../providers/store.ts";
 import {
   type AUTODISCOVER_ERRORS,
@@ -27,16 +27,38 @@ import {
   renderOutlookSettings,
   renderRedirectAddr,
 } from "../templates/autodiscover.ts";
+import { type CompiledAnswer, compileByLocalPart } from "../templates/compiled.ts";
 import { renderMobilesyncRedirect, renderMobilesyncSettings } from "../templates/mobilesync.ts";
+import { escapeXml } from "../templates/xml.ts";
+import { AnswerCache } from "./answer-cache.ts";
 import {
   type AutodiscoverRequest,
   MAX_AUTODISCOVER_BODY_BYTES,
   parseAutodiscoverRequest,
 } from "./autodiscover-request.ts";
-import { readBodyCapped } from "./body.ts";
-import { type AppDeps, maskAddress } from "./context.ts";
+import { type CappedBody, readBodyCapped } from "./body.ts";
+import { type AppDeps, COMMON_HEADERS, maskAddress, respond } from "./context.ts";
 
-const XML_HEADERS = { "Content-Type": "text/xml; charset=utf-8", "Cache-Control": "private, no-store" };
+const XML_HEADERS = {
+  ...COMMON_HEADERS,
+  "Content-Type": "text/xml; charset=utf-8",
+  "Cache-Control": "private, no-store",
+};
+
+/** Outlook settings compiled per mail domain (src/templates/compiled.ts); `fill` absent: render per request. */
+const outlookAnswers = new AnswerCache<{ fill?: CompiledAnswer }>();
+
+/** The Outlook settings document for `address` (the same bytes as rendering it directly). */
+function outlookSettings(resolution: Resolution, address: EmailAddress): string {
+  const { fill } = outlookAnswers.get(address.domain, resolution.provider, () => ({
+    fill: compileByLocalPart(
+      (a) => renderOutlookSettings(accountSettings(resolution, a)),
+      address.domain,
+      escapeXml,
+    ),
+  }));
+  return fill ? fill(address.localPart) : renderOutlookSettings(accountSettings(resolution, address));
+}
 
 /** An answer before it becomes a Response: HTTP status and XML body. */
 export interface PoxAnswer {
@@ -81,7 +103,6 @@ export async function answerAutodiscover(deps: AppDeps, request: AutodiscoverReq
     deps.log?.(`autodiscover: unknown domain for ${maskAddress(address)}`);
     return error(mobilesync ? 601 : 500, mobilesync);
   }
-  const account = accountSettings(resolution, address);
   const redirect =
     resolution.via === "alias" && resolution.aliasOf && resolution.aliasOf !== address.domain
       ? `${address.localPart}@${resolution.aliasOf}`
@@ -89,37 +110,39 @@ export async function answerAutodiscover(deps: AppDeps, request: AutodiscoverReq
   if (mobilesync) {
     const url = resolution.provider.activeSync?.url;
     if (!url) return error(601, true);
+    const account = accountSettings(resolution, address);
     return ok(
       redirect ? renderMobilesyncRedirect(account, redirect) : renderMobilesyncSettings(account, url),
     );
   }
-  return ok(redirect ? renderRedirectAddr(redirect) : renderOutlookSettings(account));
+  return ok(redirect ? renderRedirectAddr(redirect) : outlookSettings(resolution, address));
 }
 
-function send(c: Context, answer: PoxAnswer): Response {
-  return c.body(answer.body, answer.status, XML_HEADERS);
+function send(answer: PoxAnswer): Response {
+  return respond(answer.body, answer.status, XML_HEADERS);
 }
 
 /** Registers the POX Autodiscover route (any method, any letter case) on `app`. */
 export function autodiscoverRoutes(app: Hono, deps: AppDeps): void {
   app.all("*", async (c, next) => {
     if (!isAutodiscoverXmlPath(c.req.path)) return next();
-    if (c.req.method !== "POST") return send(c, error(600));
-    let body: Awaited<ReturnType<typeof readBodyCapped>>;
+    if (c.req.method !== "POST") return send(error(600));
+    let body: CappedBody;
     try {
-      body = await readBodyCapped(c.req.raw, MAX_AUTODISCOVER_BODY_BYTES);
+      body = await (deps.readBody?.(c, MAX_AUTODISCOVER_BODY_BYTES) ??
+        readBodyCapped(c.req.raw, MAX_AUTODISCOVER_BODY_BYTES));
     } catch {
-      return send(c, error(600)); // the client broke off the upload
+      return send(error(600)); // the client broke off the upload
     }
     if (!body.ok) {
       deps.log?.("autodiscover: request refused (body too large)");
-      return send(c, { status: 413, body: renderAutodiscoverError(600) });
+      return send({ status: 413, body: renderAutodiscoverError(600) });
     }
     const parsed = parseAutodiscoverRequest(body.bytes);
     if (!parsed.ok) {
       deps.log?.(`autodiscover: request refused (${parsed.reason})`);
-      return send(c, error(600));
+      return send(error(600));
     }
-    return send(c, await answerAutodiscover(deps, parsed.request));
+    return send(await answerAutodiscover(deps, parsed.request));
   });
 }

@@ -3,14 +3,14 @@
  * (it may be absent, wrong, or chunked encoding may be used). Web Streams only.
  */
 
+/** A body read under a cap: the bytes, or `ok: false` when it was larger. */
+export type CappedBody = { ok: true; bytes: Uint8Array } | { ok: false };
+
 /**
  * Reads at most `maxBytes` of `request`'s body.
  * @returns the bytes, or `{ ok: false }` as soon as more than `maxBytes` arrive (the rest is not read)
  */
-export async function readBodyCapped(
-  request: Request,
-  maxBytes: number,
-): Promise<{ ok: true; bytes: Uint8Array } | { ok: false }> {
+export async function readBodyCapped(request: Request, maxBytes: number): Promise<CappedBody> {
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > maxBytes) return { ok: false };
   if (!request.body) return { ok: true, bytes: new Uint8Array(0) };

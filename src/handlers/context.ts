@@ -7,6 +7,7 @@ import type { EmailAddress } from "../providers/domain.ts";
 import { normalizeDomain } from "../providers/domain.ts";
 import type { SqlStore } from "../providers/sql-store.ts";
 import type { Resolution, SettingsStore } from "../providers/store.ts";
+import type { CappedBody } from "./body.ts";
 
 /** Signs a profile: the exact plist bytes in, DER CMS SignedData out (see src/signing). */
 export type ProfileSigner = (content: Uint8Array) => Promise<Uint8Array>;
@@ -25,6 +26,11 @@ export interface AppDeps {
    * SHA-256 hashes of the accepted bearer tokens. Absent, or no hashes → the admin API is off (404).
    */
   admin?: { store: SqlStore; tokenHashes: readonly Uint8Array[] };
+  /**
+   * Reads a request body with a byte cap counted while reading. Default: the Web Request's body
+   * (readBodyCapped); the Node entry reads the Node request directly (src/node/body.ts).
+   */
+  readBody?: (c: Context, maxBytes: number) => Promise<CappedBody>;
 }
 
 /**
@@ -93,6 +99,25 @@ export function readOnlyMethodNotAllowed(c: Context): Response {
 export function getOnly(app: Hono, path: string, handler: Handler): void {
   app.get(path, handler);
   app.all(path, readOnlyMethodNotAllowed);
+}
+
+/**
+ * The headers every answer carries (set up front by createApp's first middleware, and included by
+ * {@link respond}): `X-Content-Type-Options: nosniff`.
+ */
+export const COMMON_HEADERS = { "X-Content-Type-Options": "nosniff" } as const;
+
+/**
+ * A response built in one step from a constant header object (which must include
+ * {@link COMMON_HEADERS}): no Headers object, no rebuild after the handler, so @hono/node-server
+ * writes it straight to the socket (its fast path). For the hot endpoints; others use `c.body`.
+ */
+export function respond(
+  body: string | Uint8Array<ArrayBuffer> | null,
+  status: number,
+  headers: Readonly<Record<string, string>>,
+): Response {
+  return new Response(body, { status, headers });
 }
 
 /** A short plain-text answer for people and scripts (never HTML, never a stack trace). */

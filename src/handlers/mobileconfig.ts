@@ -6,14 +6,16 @@
  */
 import type { Context, Hono } from "hono";
 import { accountSettings } from "../providers/account.ts";
-import { parseEmailAddress } from "../providers/domain.ts";
+import { type EmailAddress, parseEmailAddress } from "../providers/domain.ts";
+import type { Resolution } from "../providers/store.ts";
 import { renderMobileconfig } from "../templates/mobileconfig.ts";
 import {
   type ProfileProblem,
   profileProblemText,
   renderProfileProblemPage,
 } from "../templates/profile-page.ts";
-import { type AppDeps, getOnly, resolveDomain } from "./context.ts";
+import { AnswerCache } from "./answer-cache.ts";
+import { type AppDeps, COMMON_HEADERS, getOnly, resolveDomain, respond } from "./context.ts";
 import { pageSecurityHeaders } from "./page-headers.ts";
 
 /** `jane.doe@example.com` → `jane.doe-at-example.com.mobileconfig` (ASCII letters, digits, `.-_` only). */
@@ -37,12 +39,37 @@ async function problem(c: Context, status: 400 | 404, p: ProfileProblem): Promis
 }
 
 /**
+ * Profiles kept per app (an app has one signer): 1,000 addresses (a signed profile is 4-8 KiB, so
+ * at most ~8 MiB), each for an hour. A profile holds name-based UUIDs and a hash of the address,
+ * so it cannot be compiled once per domain (src/templates/compiled.ts); signing it is what costs
+ * (RSA: ~1 ms), so the signed bytes are what is kept: signed once per (address, certificate).
+ */
+export const PROFILE_CACHE_ENTRIES = 1000;
+/** Lifetime of a cached profile, ms (the signature's signingTime stays within an hour of serving). */
+export const PROFILE_CACHE_TTL_MS = 3_600_000;
+
+/**
  * Registers the profile routes on `app`. With `deps.signProfile`, the profile's UTF-8 bytes are
  * signed (DER CMS); if signing fails at request time (it was validated at start, so this is a
  * runtime fault) the fault is logged and the unsigned profile is served, which devices install
- * as "Unsigned" — better than no profile.
+ * as "Unsigned" — better than no profile (and not kept: the next request signs again).
  */
 export function mobileconfigRoutes(app: Hono, deps: AppDeps): void {
+  const profiles = new AnswerCache<Promise<{ body: Uint8Array<ArrayBuffer>; signed: boolean }>>(
+    PROFILE_CACHE_ENTRIES,
+    PROFILE_CACHE_TTL_MS,
+  );
+  const make = async (resolution: Resolution, address: EmailAddress) => {
+    const xml = await renderMobileconfig(accountSettings(resolution, address));
+    const bytes = new TextEncoder().encode(xml);
+    if (!deps.signProfile) return { body: bytes, signed: false };
+    try {
+      return { body: (await deps.signProfile(bytes)) as Uint8Array<ArrayBuffer>, signed: true };
+    } catch (e) {
+      deps.log?.(`profile signing failed, served unsigned: ${(e as Error).message}`);
+      return { body: bytes, signed: false };
+    }
+  };
   const handle = async (c: Context) => {
     const email = c.req.query("email") ?? c.req.query("emailaddress");
     if (!email?.trim()) return problem(c, 400, { kind: "missing" });
@@ -50,21 +77,14 @@ export function mobileconfigRoutes(app: Hono, deps: AppDeps): void {
     if (!address) return problem(c, 400, { kind: "malformed", value: email });
     const resolution = await resolveDomain(deps, address.domain);
     if (!resolution) return problem(c, 404, { kind: "unknown-domain", domain: address.domain });
-    const xml = await renderMobileconfig(accountSettings(resolution, address));
-    const bytes = new TextEncoder().encode(xml);
-    let body: Uint8Array = bytes;
-    if (deps.signProfile) {
-      try {
-        body = await deps.signProfile(bytes);
-      } catch (e) {
-        deps.log?.(`profile signing failed, served unsigned: ${(e as Error).message}`);
-      }
-    }
-    return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+    const key = address.address;
+    const profile = await profiles.get(key, resolution.provider, () => make(resolution, address));
+    if (deps.signProfile && !profile.signed) profiles.delete(key);
+    return respond(profile.body, 200, {
+      ...COMMON_HEADERS,
       "Content-Type": "application/x-apple-aspen-config",
       "Content-Disposition": `attachment; filename="${profileFileName(address.address)}"`,
       "Cache-Control": "no-store",
-      "X-Content-Type-Options": "nosniff",
     });
   };
   getOnly(app, "/mobileconfig", handle);
