@@ -13,10 +13,12 @@
  */
 import type { Context, Hono } from "hono";
 import { accountSettings } from "../providers/account.ts";
-import { parseEmailAddress } from "../providers/domain.ts";
+import { type EmailAddress, parseEmailAddress } from "../providers/domain.ts";
+import type { Resolution } from "../providers/store.ts";
 import { type GuidePageInput, renderGuidePage } from "../templates/guide.ts";
 import { FAVICON_SVG } from "../templates/html.ts";
 import { renderSettingsJson, settingsGuide, settingsOpenApiSchema } from "../templates/settings-json.ts";
+import { AnswerCache } from "./answer-cache.ts";
 import { type AppDeps, getOnly, resolveDomain } from "./context.ts";
 import { pageSecurityHeaders } from "./page-headers.ts";
 
@@ -24,7 +26,7 @@ export { contentSecurityPolicy, pageSecurityHeaders } from "./page-headers.ts";
 
 /** Outcome of looking an address up for the guide or the API. */
 type Lookup =
-  | { ok: true; guide: ReturnType<typeof settingsGuide> }
+  | { ok: true; resolution: Resolution; address: EmailAddress }
   | { ok: false; status: 400 | 404; error: string; title: string; detail: string };
 
 async function lookup(deps: AppDeps, email: string): Promise<Lookup> {
@@ -49,8 +51,19 @@ async function lookup(deps: AppDeps, email: string): Promise<Lookup> {
         "Check the address for typos. If it is right, your e-mail provider or IT department can tell you the server settings.",
     };
   }
-  return { ok: true, guide: settingsGuide(accountSettings(resolution, address), deps.publicUrl) };
+  return { ok: true, resolution, address };
 }
+
+/** The guide's content for a found address. */
+const guideOf = (deps: AppDeps, found: { resolution: Resolution; address: EmailAddress }) =>
+  settingsGuide(accountSettings(found.resolution, found.address), deps.publicUrl);
+
+/**
+ * Guide pages kept per app, by the address as typed: a page holds a QR code of the address's profile
+ * link (drawing it is most of the page's cost), so it cannot be compiled per domain. 1,000 pages
+ * of ~10 KiB at most; a page is made again when its provider changes.
+ */
+export const GUIDE_PAGE_CACHE_ENTRIES = 1000;
 
 function jsonError(c: Context, status: 400 | 404, error: string): Response {
   return c.body(`${JSON.stringify({ error, field: "email" })}\n`, status, {
@@ -62,20 +75,21 @@ function jsonError(c: Context, status: 400 | 404, error: string): Response {
 
 /** Registers `/` and `/api/v1/settings` on `app`. */
 export function pagesRoutes(app: Hono, deps: AppDeps): void {
+  const pages = new AnswerCache<string>(GUIDE_PAGE_CACHE_ENTRIES);
   getOnly(app, "/", async (c) => {
     const email = c.req.query("email")?.trim();
     if (!email) {
       return c.body(renderGuidePage({}), 200, await pageSecurityHeaders("public, max-age=300"));
     }
     const result = await lookup(deps, email);
-    const input: GuidePageInput = result.ok
-      ? { email, guide: result.guide }
-      : { email, error: { title: result.title, detail: result.detail } };
-    return c.body(
-      renderGuidePage(input),
-      result.ok ? 200 : result.status,
-      await pageSecurityHeaders("no-store"),
-    );
+    if (result.ok) {
+      const page = pages.get(email, result.resolution.provider, () =>
+        renderGuidePage({ email, guide: guideOf(deps, result) }),
+      );
+      return c.body(page, 200, await pageSecurityHeaders("no-store"));
+    }
+    const input: GuidePageInput = { email, error: { title: result.title, detail: result.detail } };
+    return c.body(renderGuidePage(input), result.status, await pageSecurityHeaders("no-store"));
   });
 
   const icon = (c: Context) =>
@@ -88,7 +102,7 @@ export function pagesRoutes(app: Hono, deps: AppDeps): void {
     if (!email) return jsonError(c, 400, "missing email: use /api/v1/settings?email=you@example.com");
     const result = await lookup(deps, email);
     if (!result.ok) return jsonError(c, result.status, result.error);
-    return c.body(renderSettingsJson(result.guide), 200, {
+    return c.body(renderSettingsJson(guideOf(deps, result)), 200, {
       "Content-Type": "application/json; charset=utf-8",
       "Cache-Control": "no-store",
       "Access-Control-Allow-Origin": "*",
