@@ -13,6 +13,12 @@ declare module "autocannon" {
     pipelining?: number;
     timeout?: number;
     excludeErrorStats?: boolean;
+    /** Requests sent in turn; `setupRequest` may change each one before it is sent (e.g. its path). */
+    requests?: {
+      method?: string;
+      path?: string;
+      setupRequest?: (request: { path: string; method?: string }) => { path: string; method?: string };
+    }[];
   }
   export interface Histogram {
     average: number;

@@ -1,26 +1,33 @@
 /**
- * The benchmark's server process (forked by bench/run.ts with --expose-gc): a bare node:http baseline
- * answering a fixed XML body, and mailconf itself (the app of `mailconf serve` with the built-in
- * providers, served by @hono/node-server as src/node.ts does), both on 127.0.0.1.
+ * The benchmark's server process (forked by bench/run.ts with --expose-gc). On 127.0.0.1:
  *
- * mailconf's fetch handler is timed: from the request reaching the app to the Response handed back
- * (for the refusals: reading the body, the checks, the error document), in milliseconds.
+ * - `plain`, `rsa`, `ecdsa`: mailconf as `mailconf serve` starts it (src/node.ts startServer: the
+ *   built-in providers, a fresh SQLite file as the default `./mailconf.db` would be, resolution by MX
+ *   off), unsigned and signing profiles with an RSA 2048 and an ECDSA P-256 certificate.
+ * - `timed`: the same app behind a fetch wrapper that times each request (request in → Response out),
+ *   for the attack refusals' in-server latency.
+ * - `bare`: a bare node:http server answering, per path, exactly the status, headers and body bytes
+ *   mailconf gave for that scenario (registered by the runner), after reading the request body.
  *
- * IPC: sends `{ type: "ready", baseline, mailconf }` once listening. Answers
- * `{ type: "heap" }` with `{ type: "heap", heapUsed, gc }` (bytes, after two full GCs),
- * `{ type: "timings" }` with `{ type: "timings", ms: number[] }` (and starts a new list), and
- * `{ type: "stop" }` by closing both servers and exiting.
+ * IPC: sends `{ type: "ready", urls: { plain, rsa, ecdsa, timed, bare } }` once listening. Answers
+ * `{ type: "heap" }` with `{ heapUsed, gc }` (bytes, after two full GCs), `{ type: "timings" }` with
+ * `{ ms: number[] }` (and starts a new list), `{ type: "cpu" }` with `{ us }` (user + system CPU of this
+ * process so far, µs), `{ type: "bare", path, status, headers, body }` (body base64) by registering
+ * that answer, and `{ type: "stop" }` by closing everything and exiting.
  *
  * It exits as soon as the IPC channel closes: bench/run.ts went away (Ctrl-C, a kill, a crash, an
- * EPIPE after `| head`), and an orphan must not keep serving on two ports. Started without IPC it
- * refuses to run.
+ * EPIPE after `| head`), and an orphan must not keep serving. Started without IPC it refuses to run.
  */
-import { readFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { createApp } from "../src/app.ts";
-import { loadSettings } from "../src/node.ts";
+import { readBodyFromNode } from "../src/node/body.ts";
+import { loadProfileSigner, loadSettings, type RunningServer, startServer } from "../src/node.ts";
+import { makeChain } from "../test/helpers/pki.ts";
 
 if (!process.send) {
   process.stderr.write("bench/server.ts is started by bench/run.ts (npm run bench), not on its own\n");
@@ -28,25 +35,47 @@ if (!process.send) {
 }
 process.on("disconnect", () => process.exit(0));
 
-const FIXED_BODY = readFileSync(new URL("../test/golden/autodiscover/user@example.com.xml", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "mailconf-bench-"));
+const PUBLIC_URL = "https://autoconfig.bench.example";
 
-const baseline = createServer((req, res) => {
-  // Read the request body like any server must, then answer the same bytes every time.
-  req.on("data", () => {});
+// The bare baseline: the exact answers mailconf gave, by path (query ignored).
+const answers = new Map<string, { status: number; headers: Record<string, string>; body: Buffer }>();
+const bare = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (chunk: Buffer) => chunks.push(chunk));
   req.on("end", () => {
-    res.writeHead(200, {
-      "Content-Type": "text/xml; charset=utf-8",
-      "Content-Length": FIXED_BODY.byteLength,
-    });
-    res.end(FIXED_BODY);
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const answer = answers.get(path);
+    if (!answer) {
+      res.writeHead(404, { "Content-Length": 0 });
+      res.end();
+      return;
+    }
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
   });
 });
-await new Promise<void>((resolve) => baseline.listen(0, "127.0.0.1", resolve));
+await new Promise<void>((resolve) => bare.listen(0, "127.0.0.1", resolve));
 
-const { store } = await loadSettings({});
-const app = createApp({ store, publicUrl: "https://autoconfig.bench.example" });
+// mailconf as `mailconf serve` runs it, once per signing configuration; one database file for all.
+const db = join(dir, "mailconf.db");
+const mailconf = async (kind?: "rsa" | "ec-p256"): Promise<RunningServer> => {
+  const chain = kind ? makeChain(kind, 2) : undefined;
+  const signer = chain
+    ? await loadProfileSigner({ cert: chain.leaf, key: chain.leafKey, chain: chain.intermediate })
+    : undefined;
+  return startServer({ port: 0, host: "127.0.0.1", db, publicUrl: PUBLIC_URL, signProfile: signer?.sign });
+};
+const plain = await mailconf();
+const rsa = await mailconf("rsa");
+const ecdsa = await mailconf("ec-p256");
+
+// The same app with each request timed, for the refusal latencies.
+const loaded = await loadSettings({ db, sqlCache: "full" });
+await loaded.sql?.warm();
+const app = createApp({ store: loaded.store, publicUrl: PUBLIC_URL, readBody: readBodyFromNode });
 let timings: number[] = [];
-const mailconf = serve({
+const timed = serve({
   hostname: "127.0.0.1",
   port: 0,
   fetch: async (request, env) => {
@@ -56,10 +85,11 @@ const mailconf = serve({
     return response;
   },
 });
-await new Promise<void>((resolve) => (mailconf.listening ? resolve() : mailconf.once("listening", resolve)));
+await new Promise<void>((resolve) => (timed.listening ? resolve() : timed.once("listening", resolve)));
 
 const gc = (globalThis as { gc?: () => void }).gc;
-process.on("message", (message: { type: string }) => {
+type Message = { type: string; [key: string]: unknown };
+process.on("message", (message: Message) => {
   if (message.type === "heap") {
     gc?.();
     gc?.();
@@ -67,14 +97,34 @@ process.on("message", (message: { type: string }) => {
   } else if (message.type === "timings") {
     process.send?.({ type: "timings", ms: timings });
     timings = [];
+  } else if (message.type === "cpu") {
+    const { user, system } = process.cpuUsage();
+    process.send?.({ type: "cpu", us: user + system });
+  } else if (message.type === "bare") {
+    answers.set(String(message.path), {
+      status: Number(message.status),
+      headers: message.headers as Record<string, string>,
+      body: Buffer.from(String(message.body), "base64"),
+    });
+    process.send?.({ type: "bare" });
   } else if (message.type === "stop") {
-    baseline.close();
-    mailconf.close(() => process.exit(0));
-    (mailconf as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    bare.close();
+    (timed as unknown as Server).closeAllConnections?.();
+    timed.close();
+    loaded.close();
+    Promise.all([plain.close(), rsa.close(), ecdsa.close()]).then(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    });
   }
 });
 process.send?.({
   type: "ready",
-  baseline: `http://127.0.0.1:${(baseline.address() as AddressInfo).port}`,
-  mailconf: `http://127.0.0.1:${(mailconf.address() as AddressInfo).port}`,
+  urls: {
+    plain: plain.url,
+    rsa: rsa.url,
+    ecdsa: ecdsa.url,
+    timed: `http://127.0.0.1:${(timed.address() as AddressInfo).port}`,
+    bare: `http://127.0.0.1:${(bare.address() as AddressInfo).port}`,
+  },
 });

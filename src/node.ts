@@ -279,7 +279,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const tokenHashes = await loadAdminTokens(options.adminTokenFile, options.adminTokens);
   const loaded = await loadSettings({ sqlCache: "full", ...options });
   // Load the published settings into memory in the background: lookups read the database until then.
-  void loaded.sql?.warm();
+  const sql = loaded.sql;
+  if (sql) {
+    const started = performance.now();
+    void sql.warm().then(() => {
+      if (sql.inMemory)
+        options.log?.(
+          `database: ${sql.domainsInMemory} published domain(s) held in memory (loaded in ${Math.round(performance.now() - started)} ms)`,
+        );
+    });
+  }
   let publicUrl = options.publicUrl ?? loaded.publicUrl;
   if (loaded.sql && tokenHashes.length > 0)
     loaded.report.push(`admin API: on at /api/v1/ (${tokenHashes.length} token(s))`);

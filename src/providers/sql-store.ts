@@ -219,6 +219,11 @@ export class SqlStore implements SettingsStore {
     return this.#index !== undefined;
   }
 
+  /** How many published domains are held in memory (mode `full`), 0 when none are. */
+  get domainsInMemory(): number {
+    return this.#index?.domains.size ?? 0;
+  }
+
   /** Reads the change marker when the last read is older than `changeCheckMs`; `undefined` when not due. */
   #fresh(): Promise<void> | undefined {
     if (this.#mode === "off") return undefined;
