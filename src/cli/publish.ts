@@ -19,12 +19,12 @@
  */
 import { type Command, Option } from "commander";
 import { stringify } from "yaml";
-import { loadIspdb, loadSettingsFile } from "./config-files.ts";
-import { MIN_TOKEN_LENGTH, tokenHashLine } from "./handlers/admin-auth.ts";
-import { loadSettings } from "./node.ts";
-import { normalizeDomain } from "./providers/domain.ts";
-import { formatPath, type Provider } from "./providers/model.ts";
-import { type DomainEntry, ListedDomainError, type SqlStore, WriteError } from "./providers/sql-store.ts";
+import { MIN_TOKEN_LENGTH, tokenHashLine } from "../handlers/admin-auth.ts";
+import { loadIspdb, loadSettingsFile } from "../node/config-files.ts";
+import { loadSettings } from "../node/server.ts";
+import { normalizeDomain } from "../providers/domain.ts";
+import { formatPath, type Provider } from "../providers/model.ts";
+import { type DomainEntry, ListedDomainError, type SqlStore, WriteError } from "../store/sql-store.ts";
 
 /** Default SQLite file of `mailconf serve` and the publishing commands. */
 export const DEFAULT_DB = "./mailconf.db";

@@ -8,7 +8,7 @@
  *   mailconf check <address> [--config FILE]… [--ispdb DIR] [--db FILE] [--no-mx]
  *   mailconf validate <settings file>…
  *   mailconf dns <domain> [--public-url URL] [--config FILE]… [--ispdb DIR] [--ttl S] [--check [--dns-server IP[:PORT]]… [--timeout MS]]
- *   mailconf providers|domains|import-ispdb|hash-token …   (src/cli-publish.ts)
+ *   mailconf providers|domains|import-ispdb|hash-token …   (src/cli/publish.ts)
  *
  * Exit codes: 0 ok, 1 the check found nothing / validation failed / DNS records missing or
  * different, 2 bad usage or configuration, 3 `dns --check` could not look records up.
@@ -17,16 +17,16 @@
 
 import { existsSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { domainInput } from "../handlers/dns.ts";
+import { ConfigError, loadSettingsFile } from "../node/config-files.ts";
+import { checkDnsRecords, formatDnsCheck, parseDnsServer } from "../node/dns-check.ts";
+import { nodeMxResolver } from "../node/mx-resolver.ts";
+import { loadProfileSigner, loadSettings, signingReport, startServer } from "../node/server.ts";
+import { accountSettings } from "../providers/account.ts";
+import { SigningConfigError } from "../signing/signer.ts";
+import { dnsRecords, renderZoneLines } from "../templates/dns-records.ts";
 import { checkAddress } from "./check.ts";
-import { DEFAULT_DB, registerPublishCommands } from "./cli-publish.ts";
-import { ConfigError, loadSettingsFile } from "./config-files.ts";
-import { checkDnsRecords, formatDnsCheck, parseDnsServer } from "./dns-check.ts";
-import { domainInput } from "./handlers/dns.ts";
-import { nodeMxResolver } from "./mx-resolver.ts";
-import { loadProfileSigner, loadSettings, signingReport, startServer } from "./node.ts";
-import { accountSettings } from "./providers/account.ts";
-import { SigningConfigError } from "./signing/signer.ts";
-import { dnsRecords, renderZoneLines } from "./templates/dns-records.ts";
+import { DEFAULT_DB, registerPublishCommands } from "./publish.ts";
 
 function parsePort(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535)
