@@ -1,0 +1,109 @@
+/**
+ * `mailconf check <address>`: what each client would receive for an address, read back from the
+ * documents the server would really send (so the report cannot drift from the templates).
+ */
+import { XMLParser } from "fast-xml-parser";
+import { accountSettings } from "../providers/account.ts";
+import { parseEmailAddress } from "../providers/domain.ts";
+import type { SettingsStore } from "../providers/store.ts";
+import { renderAutoconfig } from "../templates/autoconfig.ts";
+import { renderOutlookSettings } from "../templates/autodiscover.ts";
+import { renderMobileconfig } from "../templates/mobileconfig.ts";
+
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: "@",
+  parseTagValue: false,
+  isArray: (name) =>
+    ["incomingServer", "outgoingServer", "authentication", "Protocol", "key", "dict"].includes(name),
+});
+
+type Rec = Record<string, unknown>;
+const SECURITY = { SSL: "SSL/TLS", STARTTLS: "STARTTLS", plain: "none (plain text)" } as Record<
+  string,
+  string
+>;
+
+/** Reads a plist `<dict>` (as parsed by fast-xml-parser with ordered keys lost) back into key → value. */
+function plistDict(dictXml: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /<key>([^<]*)<\/key>\s*(?:<(string|integer)>([^<]*)<\/\2>|<(true|false)\/>)/g;
+  for (const m of dictXml.matchAll(re)) out[m[1] as string] = m[3] ?? (m[4] as string);
+  return out;
+}
+
+/**
+ * Builds the report for one address.
+ * @returns lines to print, and whether the address's domain is known
+ */
+export async function checkAddress(
+  store: SettingsStore,
+  input: string,
+): Promise<{ ok: boolean; lines: string[] }> {
+  const address = parseEmailAddress(input);
+  if (!address) return { ok: false, lines: [`${JSON.stringify(input)} is not a valid e-mail address.`] };
+  const resolution = await store.resolve(address.domain);
+  if (!resolution) {
+    return {
+      ok: false,
+      lines: [`${address.domain}: no settings (autoconfig 404, Autodiscover error 500, profile 404).`],
+    };
+  }
+  const { provider } = resolution;
+  const how =
+    resolution.via === "alias"
+      ? `alias of ${resolution.aliasOf}`
+      : resolution.via === "exact"
+        ? "exact domain"
+        : resolution.via === "mx"
+          ? `MX host ${resolution.mxHost}`
+          : resolution.via;
+  const lines = [
+    `${address.address}: ${provider.displayName} (provider ${provider.id})`,
+    `  settings from ${resolution.source}, matched by ${how}`,
+    "",
+    "Thunderbird and other autoconfig clients (/mail/config-v1.1.xml):",
+  ];
+  const ac = xml.parse(renderAutoconfig({ provider, domain: address.domain })) as Rec;
+  const ep = (ac.clientConfig as Rec).emailProvider as Rec;
+  for (const [kind, list] of [
+    ["incoming", ep.incomingServer],
+    ["outgoing", ep.outgoingServer],
+  ] as const) {
+    for (const s of (list as Rec[]) ?? []) {
+      const login = String(s.username)
+        .replace(/%EMAILADDRESS%/g, address.address)
+        .replace(/%EMAILLOCALPART%/g, address.localPart);
+      lines.push(
+        `  ${kind.padEnd(8)} ${String(s["@type"]).toUpperCase().padEnd(4)} ${s.hostname}:${s.port}  ${SECURITY[String(s.socketType)]}  login ${login}  auth ${(s.authentication as string[]).join(", ")}`,
+      );
+    }
+  }
+  const account = accountSettings(resolution, address);
+  lines.push("", "Outlook (Autodiscover POX):");
+  const ad = xml.parse(renderOutlookSettings(account)) as Rec;
+  const protocols = (((ad.Autodiscover as Rec).Response as Rec).Account as Rec).Protocol as Rec[];
+  for (const p of protocols) {
+    lines.push(
+      p.Encryption === undefined // CalDAV/CardDAV: Server is a URL
+        ? `  ${String(p.Type).padEnd(4)} ${p.Server}  LoginName ${p.LoginName}`
+        : `  ${String(p.Type).padEnd(4)} ${p.Server}:${p.Port}  SSL=${p.SSL} Encryption=${p.Encryption}  LoginName ${p.LoginName}  SPA=${p.SPA}`,
+    );
+  }
+  lines.push("", "iPhone, iPad and Mac (/mobileconfig profile):");
+  const profile = await renderMobileconfig(account);
+  const mail = plistDict(profile.slice(profile.indexOf("com.apple.mail.managed") - 200));
+  lines.push(
+    `  ${mail.EmailAccountType}  incoming ${mail.IncomingMailServerHostName}:${mail.IncomingMailServerPortNumber} UseSSL=${mail.IncomingMailServerUseSSL} user ${mail.IncomingMailServerUsername ?? "(asked)"} ${mail.IncomingMailServerAuthentication}`,
+    `  ${"".padEnd(13)} outgoing ${mail.OutgoingMailServerHostName}:${mail.OutgoingMailServerPortNumber} UseSSL=${mail.OutgoingMailServerUseSSL} user ${mail.OutgoingMailServerUsername ?? "(asked)"} ${mail.OutgoingMailServerAuthentication}`,
+  );
+  for (const kind of ["CalDAV", "CardDAV"] as const) {
+    const at = profile.indexOf(`com.apple.${kind.toLowerCase()}.account`);
+    if (at < 0) continue;
+    const d = plistDict(profile.slice(at - 200));
+    lines.push(
+      `  ${kind.padEnd(13)} ${d[`${kind}HostName`]}:${d[`${kind}Port`]} UseSSL=${d[`${kind}UseSSL`]} user ${d[`${kind}Username`]}`,
+    );
+  }
+  return { ok: true, lines };
+}
