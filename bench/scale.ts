@@ -13,10 +13,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { openSqlite } from "../src/node/sqlite.ts";
 import { parseProvider } from "../src/providers/model.ts";
-import { SqlStore } from "../src/providers/sql-store.ts";
-import { openSqlite } from "../src/sqlite.ts";
 import { BUMP_VERSION_SQL } from "../src/store/published-cache.ts";
+import { SqlStore } from "../src/store/sql-store.ts";
 import { fmt, load, median } from "./load.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");

@@ -1,7 +1,7 @@
 /**
  * The benchmark's server process (forked by bench/run.ts with --expose-gc). On 127.0.0.1:
  *
- * - `plain`, `rsa`, `ecdsa`: mailconf as `mailconf serve` starts it (src/node.ts startServer: the
+ * - `plain`, `rsa`, `ecdsa`: mailconf as `mailconf serve` starts it (src/node/server.ts startServer: the
  *   built-in providers, a fresh SQLite file as the default `./mailconf.db` would be, resolution by MX
  *   off), unsigned and signing profiles with an RSA 2048 and an ECDSA P-256 certificate.
  * - `timed`: the same app behind a fetch wrapper that times each request (request in → Response out),
@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { createApp } from "../src/app.ts";
 import { readBodyFromNode } from "../src/node/body.ts";
-import { loadProfileSigner, loadSettings, type RunningServer, startServer } from "../src/node.ts";
+import { loadProfileSigner, loadSettings, type RunningServer, startServer } from "../src/node/server.ts";
 import { makeChain } from "../test/helpers/pki.ts";
 
 if (!process.send) {

@@ -11,14 +11,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { startServer } from "../src/node.ts";
+import { startServer } from "../src/node/server.ts";
+import { openSqlite, type SqliteDatabase } from "../src/node/sqlite.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import type { Provider } from "../src/providers/model.ts";
-import type { SqlDriver } from "../src/providers/sql.ts";
-import { SqlStore } from "../src/providers/sql-store.ts";
 import { MemoryStore } from "../src/providers/store.ts";
-import { openSqlite, type SqliteDatabase } from "../src/sqlite.ts";
 import { DEFAULT_CHANGE_CHECK_MS } from "../src/store/published-cache.ts";
+import type { SqlDriver } from "../src/store/sql.ts";
+import { SqlStore } from "../src/store/sql-store.ts";
 import { provider } from "./helpers/providers.ts";
 import { REPO_ROOT } from "./helpers/shared.ts";
 

@@ -18,7 +18,7 @@
  * Web APIs only: runs unchanged on Node.js and Cloudflare Workers.
  */
 import type { Provider } from "../providers/model.ts";
-import type { SqlDriver } from "../providers/sql.ts";
+import type { SqlDriver } from "./sql.ts";
 
 /** How often (at most) the change marker is read, in ms: the bound for another process's write to be served. */
 export const DEFAULT_CHANGE_CHECK_MS = 1000;

@@ -20,8 +20,10 @@
  *
  * Web APIs only: this module runs unchanged on Node.js and on Cloudflare Workers.
  */
-
 import { LRUCache } from "lru-cache";
+import { normalizeDomain } from "../providers/domain.ts";
+import { type FieldError, type Provider, ProviderSchema } from "../providers/model.ts";
+import { NameIndex, type ProviderEntry, type Resolution, type SettingsStore } from "../providers/store.ts";
 import {
   BUMP_VERSION_SQL,
   DEFAULT_CHANGE_CHECK_MS,
@@ -29,9 +31,7 @@ import {
   loadIndex,
   type PublishedIndex,
   readVersion,
-} from "../store/published-cache.ts";
-import { normalizeDomain } from "./domain.ts";
-import { type FieldError, type Provider, ProviderSchema } from "./model.ts";
+} from "./published-cache.ts";
 import {
   MAX_SQL_PARAMS,
   SqlConstraintError,
@@ -40,7 +40,6 @@ import {
   type SqlStatement,
   type SqlValue,
 } from "./sql.ts";
-import { NameIndex, type ProviderEntry, type Resolution, type SettingsStore } from "./store.ts";
 
 /** The `source` of everything served from the SQL store. */
 export const SQL_SOURCE = "database";
