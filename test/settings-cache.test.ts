@@ -16,7 +16,7 @@ import { openSqlite, type SqliteDatabase } from "../src/node/sqlite.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import type { Provider } from "../src/providers/model.ts";
 import { MemoryStore } from "../src/providers/store.ts";
-import { DEFAULT_CHANGE_CHECK_MS } from "../src/store/published-cache.ts";
+import { DEFAULT_CHANGE_CHECK_MS, DomainTable } from "../src/store/published-cache.ts";
 import type { SqlDriver } from "../src/store/sql.ts";
 import { SqlStore } from "../src/store/sql-store.ts";
 import { provider } from "./helpers/providers.ts";
@@ -159,6 +159,40 @@ describe("SQL store cache", () => {
       { numRuns: 300 },
     );
     expect(full.inMemory).toBe(true);
+  });
+});
+
+describe("DomainTable", () => {
+  it("finds exactly the names it holds (binary search over one packed string)", () => {
+    const name = fc
+      .array(fc.constantFrom(..."ab-*.0z".split("")), { minLength: 1, maxLength: 6 })
+      .map((c) => c.join(""));
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(name, { maxLength: 60 }),
+        fc.array(name, { maxLength: 20 }),
+        (names, probes) => {
+          const sorted = [...names].sort();
+          const builder = DomainTable.builder();
+          const expected = new Map<string, string | { aliasOf: string }>();
+          sorted.forEach((n, i) => {
+            const value = i % 3 === 0 ? { aliasOf: `t${i % 2}` } : `p${i % 4}`;
+            builder.add(n, value);
+            expected.set(n, value);
+          });
+          const table = builder.build();
+          expect(table.size).toBe(sorted.length);
+          for (const probe of [...names, ...probes, "", "zzzzzzz"])
+            expect(table.get(probe)).toEqual(expected.get(probe));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(() => {
+      const b = DomainTable.builder();
+      b.add("b.example", "p");
+      b.add("a.example", "p");
+    }).toThrow(/ascending/);
   });
 });
 
