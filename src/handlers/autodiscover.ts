@@ -18,6 +18,7 @@
  * address filled in (no account enumeration). Never 401, never a 5xx, never request text in a namespace.
  */
 import type { Hono } from "hono";
+import { LRUCache } from "lru-cache";
 import { accountSettings } from "../providers/account.ts";
 import { type EmailAddress, parseEmailAddress } from "../providers/domain.ts";
 import type { Resolution } from "../providers/store.ts";
@@ -44,6 +45,28 @@ const XML_HEADERS = {
   "Content-Type": "text/xml; charset=utf-8",
   "Cache-Control": "private, no-store",
 };
+
+/**
+ * Parsed requests by their exact bytes (read as Latin-1, one character a byte): parsing is a pure
+ * function of the bytes, and a client asks with the same body every time (Outlook repeats its probe
+ * for each address). At most 1,000 bodies and 2 MiB of them.
+ */
+const parsedRequests = new LRUCache<string, ReturnType<typeof parseAutodiscoverRequest>>({
+  max: 1000,
+  maxSize: 2 * 1024 * 1024,
+  sizeCalculation: (_value, key) => Math.max(1, key.length),
+});
+const latin1 = new TextDecoder("latin1");
+
+function parseCached(bytes: Uint8Array): ReturnType<typeof parseAutodiscoverRequest> {
+  const key = latin1.decode(bytes);
+  let parsed = parsedRequests.get(key);
+  if (!parsed) {
+    parsed = parseAutodiscoverRequest(bytes);
+    parsedRequests.set(key, parsed);
+  }
+  return parsed;
+}
 
 /** Outlook settings compiled per mail domain (src/templates/compiled.ts); `fill` absent: render per request. */
 const outlookAnswers = new AnswerCache<{ fill?: CompiledAnswer }>();
@@ -138,7 +161,7 @@ export function autodiscoverRoutes(app: Hono, deps: AppDeps): void {
       deps.log?.("autodiscover: request refused (body too large)");
       return send({ status: 413, body: renderAutodiscoverError(600) });
     }
-    const parsed = parseAutodiscoverRequest(body.bytes);
+    const parsed = parseCached(body.bytes);
     if (!parsed.ok) {
       deps.log?.(`autodiscover: request refused (${parsed.reason})`);
       return send(error(600));
