@@ -266,6 +266,10 @@ async function throughputCases(child: ChildProcess, urls: Urls, failures: string
     const ok = statuses.get(200) ?? 0;
     if (ok !== result.requests.total || result.errors > 0)
       failures.push(`${label}: ${result.requests.total - ok} non-200 answers, ${result.errors} errors`);
+    // Progress (also how a closed output, `| head`, is noticed early): stderr for --json.
+    (ARGS.json ? process.stderr : process.stdout).write(
+      `  ${label}, ${connections} connections: ${fmt(result.requests.average, 0)} req/s\n`,
+    );
     return {
       rps: result.requests.average,
       p50: result.latency.p50,
@@ -325,7 +329,7 @@ async function throughputCases(child: ChildProcess, urls: Urls, failures: string
 
 function printThroughput(reports: CaseReport[]): void {
   console.log(
-    `throughput: median of ${ARGS.rounds} interleaved round(s), ${ARGS.duration} s per case and server\n` +
+    `\nthroughput: median of ${ARGS.rounds} interleaved round(s), ${ARGS.duration} s per case and server\n` +
       "case                     conns |  bare req/s  p50  p99  µs/req | mailconf req/s  p50  p99  µs/req | ratio  target  Monogramm",
   );
   for (const r of reports) {

@@ -23,17 +23,20 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serve } from "@hono/node-server";
-import { createApp } from "../src/app.ts";
-import { readBodyFromNode } from "../src/node/body.ts";
-import { loadProfileSigner, loadSettings, type RunningServer, startServer } from "../src/node/server.ts";
-import { makeChain } from "../test/helpers/pki.ts";
+import type { RunningServer } from "../src/node/server.ts";
 
 if (!process.send) {
   process.stderr.write("bench/server.ts is started by bench/run.ts (npm run bench), not on its own\n");
   process.exit(2);
 }
 process.on("disconnect", () => process.exit(0));
+
+// Imported only now: refusing to run alone must not wait for mailconf to load.
+const { serve } = await import("@hono/node-server");
+const { createApp } = await import("../src/app.ts");
+const { loadProfileSigner, loadSettings, startServer } = await import("../src/node/server.ts");
+const { readBodyFromNode } = await import("../src/node/body.ts");
+const { makeChain } = await import("../test/helpers/pki.ts");
 
 const dir = mkdtempSync(join(tmpdir(), "mailconf-bench-"));
 const PUBLIC_URL = "https://autoconfig.bench.example";

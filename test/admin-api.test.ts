@@ -15,6 +15,7 @@ import { openSqlite } from "../src/node/sqlite.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { ProviderSchema } from "../src/providers/model.ts";
 import { LayeredStore, MemoryStore } from "../src/providers/store.ts";
+import { DEFAULT_CHANGE_CHECK_MS } from "../src/store/published-cache.ts";
 import { SqlStore } from "../src/store/sql-store.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";
 import { validateMobileconfig } from "./helpers/shared.ts";
@@ -421,16 +422,20 @@ describe("OpenAPI document", () => {
 });
 
 describe("a provider published in one process is served by a running server", () => {
-  it("writes through another connection to the same file are visible to the next request", async () => {
+  it(`writes through another connection to the same file are served within ${DEFAULT_CHANGE_CHECK_MS} ms`, async () => {
     const path = join(dir, "published.db");
     const other = await openSqlite(path);
+    // The server reads the change marker at most once per DEFAULT_CHANGE_CHECK_MS (docs/caching.md).
+    const afterBound = () => new Promise((r) => setTimeout(r, DEFAULT_CHANGE_CHECK_MS + 50));
     try {
       const builtins = new MemoryStore(BUILTIN_PROVIDERS.map((p) => ({ provider: p, source: "built-in" })));
       const writer = new SqlStore(other, { fallback: new LayeredStore([builtins]) });
       await writer.putDomain("from-cli.org", { provider: "me.com" });
+      await afterBound();
       const xml = await (await autoconfig("a@from-cli.org")).text();
       expect(xml).toContain("<hostname>imap.mail.me.com</hostname>");
       await writer.deleteDomain("from-cli.org");
+      await afterBound();
       expect((await autoconfig("a@from-cli.org")).status).toBe(404);
     } finally {
       other.close();
