@@ -33,7 +33,13 @@ describe("migrations", () => {
     const tables = await db.execute({
       sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
     });
-    expect(tables.rows.map((r) => r.name)).toEqual(["d1_migrations", "domains", "mx_hosts", "providers"]);
+    expect(tables.rows.map((r) => r.name)).toEqual([
+      "d1_migrations",
+      "domains",
+      "mx_hosts",
+      "providers",
+      "settings_version",
+    ]);
     db.close();
     const again = await openSqlite(path);
     expect(again.migrated).toEqual([]);
