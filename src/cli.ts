@@ -27,6 +27,7 @@ import { loadProfileSigner, loadSettings, signingReport, startServer } from "./n
 import { accountSettings } from "./providers/account.ts";
 import { SigningConfigError } from "./signing/signer.ts";
 import { dnsRecords, renderZoneLines } from "./templates/dns-records.ts";
+import { paccDnsInput } from "./templates/pacc.ts";
 
 function parsePort(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) > 65535)
@@ -293,7 +294,8 @@ export function program(): Command {
           process.exitCode = 2;
           return;
         }
-        const set = dnsRecords({ account: accountSettings(resolution), publicUrl, ttl: opts.ttl });
+        const account = accountSettings(resolution);
+        const set = dnsRecords({ account, publicUrl, ttl: opts.ttl, ...(await paccDnsInput(account)) });
         if (!opts.check) {
           process.stdout.write(renderZoneLines(set, publicUrl));
           return;
