@@ -13,7 +13,7 @@ import { accountSettings } from "../src/providers/account.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { formatPath, parseProvider } from "../src/providers/model.ts";
 import { MemoryStore, type SettingsStore } from "../src/providers/store.ts";
-import { PACC_PATH, paccAnswer, paccDigestRecord, paccDnsInput } from "../src/templates/pacc.ts";
+import { PACC_PATH, paccAnswer, paccDigestRecord, paccDnsInput, uaacDigest } from "../src/templates/pacc.ts";
 import { parseZoneText } from "./helpers/dns-server.ts";
 import { expectGolden } from "./helpers/golden.ts";
 import { provider } from "./helpers/providers.ts";
@@ -96,7 +96,7 @@ const PaccSchema = z.strictObject({
       jmap: httpServer.optional(),
       imap: textServer.optional(),
       pop3: textServer.optional(),
-      smtp: textServer.optional(),
+      submit: textServer.optional(),
       caldav: httpServer.optional(),
       carddav: httpServer.optional(),
     })
@@ -151,7 +151,7 @@ describe("the PACC document", () => {
         jmap: { url: "https://jmap.full.example/.well-known/jmap" },
         imap: { host: "imap.full.example" },
         pop3: { host: "pop.full.example" }, // %EMAILDOMAIN% is known: the document is per domain
-        smtp: { host: "smtp.full.example" }, // the 465 SSL server, not the preferred 587 STARTTLS one
+        submit: { host: "smtp.full.example" }, // the 465 SSL server, not the preferred 587 STARTTLS one
         caldav: { url: "https://dav.full.example/dav/calendars/" },
         carddav: { url: "https://dav.full.example/.well-known/carddav" }, // RFC 6764 §5
       },
@@ -216,9 +216,24 @@ describe("its DNS records", () => {
 
   it("the built-in example.com digest is a fixed value (the one test/dns.test.ts expects)", async () => {
     const body = await (await get("ua-auto-config.example.com")).arrayBuffer();
-    expect(sha256(body)).toBe("M1UFDC7PyXkv2RUrCKkDeD1I/0UNOxzrEEnSRhyT6Mk=");
+    expect(sha256(body)).toBe("wwaeAcq4emhwyOw2gFXZtsudjzm/iTM6cobgFLUSyq8=");
     // An empty body would give SHA-256("") = 47DEQpj8…: the value is computed from the bytes.
     expect(sha256("")).toBe("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+  });
+
+  it("reads digest records as a client does: tags in any order and spacing, unknown tags ignored", () => {
+    const d = "wwaeAcq4emhwyOw2gFXZtsudjzm/iTM6cobgFLUSyq8=";
+    expect(uaacDigest(`v=UAAC1; a=sha256; d=${d}`)).toBe(d);
+    expect(uaacDigest(`d=${d};a=sha256 ;  v=UAAC1; x=future;`)).toBe(d);
+    for (const bad of [
+      `v=UAAC2; a=sha256; d=${d}`, // another version
+      `v=UAAC1; a=sha512; d=${d}`, // another algorithm
+      `v=UAAC1; a=sha256; d=${d.slice(4)}`, // not 32 bytes
+      `v=UAAC1; a=sha256; d=${d}; d=${d}`, // a tag twice
+      "v=UAAC1; a=sha256", // no digest
+      "v=spf1 -all",
+    ])
+      expect(uaacDigest(bad), bad).toBeUndefined();
   });
 
   it("a domain with nothing PACC can say gets no PACC records, and a remark why", async () => {
@@ -329,7 +344,7 @@ describe("mailconf check", () => {
       "  JMAP    https://jmap.full.example/.well-known/jmap",
       "  IMAP    imap.full.example:993  SSL/TLS  login = the e-mail address",
       "  POP3    pop.full.example:995  SSL/TLS  login = the e-mail address",
-      "  SMTP    smtp.full.example:465  SSL/TLS  login = the e-mail address",
+      "  SUBMIT  smtp.full.example:465  SSL/TLS  login = the e-mail address",
       "  CALDAV  https://dav.full.example/dav/calendars/",
       "  CARDDAV https://dav.full.example/.well-known/carddav",
       "  sign-in: password yes, OAuth (open public clients) issuer https://auth.full.example/",

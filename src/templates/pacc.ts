@@ -6,7 +6,7 @@
  * `v=UAAC1; a=sha256; d=<base64 SHA-256 of the document's bytes>`.
  *
  * Shape (§4.1 of the draft):
- * `{ protocols: { jmap?: {url}, imap?: {host}, pop3?: {host}, smtp?: {host}, caldav?: {url}, carddav?: {url} },
+ * `{ protocols: { jmap?: {url}, imap?: {host}, pop3?: {host}, submit?: {host}, caldav?: {url}, carddav?: {url} },
  *    authentication: { password: boolean, "oauth-public"?: {issuer} },
  *    info: { provider: { name, shortName? }, help?: { documentation } } }`
  *
@@ -29,7 +29,7 @@ export const PACC_HOST_LABEL = "ua-auto-config";
 export const PACC_TXT_LABEL = "_ua-auto-config";
 
 /** Default implicit-TLS ports of the text protocols (RFC 8314 §7: 993, 995, 465). */
-export const PACC_TEXT_PORTS = { imap: 993, pop3: 995, smtp: 465 } as const;
+export const PACC_TEXT_PORTS = { imap: 993, pop3: 995, submit: 465 } as const;
 
 /** A text-protocol server: implicit TLS on the protocol's default port. */
 export interface PaccTextServer {
@@ -46,7 +46,8 @@ export interface PaccDocument {
     jmap?: PaccHttpServer;
     imap?: PaccTextServer;
     pop3?: PaccTextServer;
-    smtp?: PaccTextServer;
+    /** SMTP submission (RFC 8314 §3.3); `smtp` in -02 (Stalwart), `submit` since -03. */
+    submit?: PaccTextServer;
     caldav?: PaccHttpServer;
     carddav?: PaccHttpServer;
   };
@@ -68,7 +69,9 @@ export interface PaccAnswer {
 }
 
 const PASSWORD_METHODS: readonly AuthenticationMethod[] = ["password-cleartext", "password-encrypted"];
-const NAMES = { imap: "IMAP", pop3: "POP3", smtp: "SMTP" } as const;
+const NAMES = { imap: "IMAP", pop3: "POP3", submit: "SMTP" } as const;
+/** Our server type → the draft's protocol name. */
+const KEYS = { imap: "imap", pop3: "pop3", smtp: "submit" } as const;
 /** Methods the draft has no word for (its `authentication` knows passwords and oauth-public only). */
 const INEXPRESSIBLE: readonly AuthenticationMethod[] = [
   "NTLM",
@@ -108,9 +111,10 @@ export function paccAnswer(account: AccountSettings): PaccAnswer {
     else omitted.push(`JMAP ${provider.jmap.url}: PACC URLs are https on port 443`);
   }
 
-  const text = (servers: readonly (IncomingServer | OutgoingServer)[], type: "imap" | "pop3" | "smtp") => {
+  const text = (servers: readonly (IncomingServer | OutgoingServer)[], ourType: "imap" | "pop3" | "smtp") => {
+    const type = KEYS[ourType];
     for (const s of servers) {
-      if (s.type !== type) continue;
+      if (s.type !== ourType) continue;
       const what = `${NAMES[type]} ${s.hostname}:${s.port} ${s.socketType}`;
       if (s.socketType !== "SSL" || s.port !== PACC_TEXT_PORTS[type]) {
         omitted.push(
@@ -208,4 +212,27 @@ export async function paccDnsInput(
   const answer = paccAnswer(account);
   if (answer.json === undefined) return { paccOmitted: answer.omitted.at(-1) };
   return { paccTxt: await paccDigestRecord(answer.json) };
+}
+
+/**
+ * Reads one `_ua-auto-config` TXT record the way a PACC client does (tag list as automx reads
+ * draft -03 §5.2.2.2: `name=value` pairs split by `;`, whitespace around them and a final `;`
+ * ignored, unknown tags ignored, `v`, `a`, `d` at most once each).
+ * @param text the record's character-strings joined, unquoted, e.g. `v=UAAC1; a=sha256; d=…`
+ * @returns the 32-byte digest as base64, or undefined if it is not a valid UAAC1 SHA-256 record
+ */
+export function uaacDigest(text: string): string | undefined {
+  const tags = new Map<string, string>();
+  const body = text.trim().replace(/;\s*$/, "");
+  for (const part of body.split(";")) {
+    const m = /^\s*([A-Za-z0-9]+)\s*=\s*([\x21-\x3a\x3c-\x7e]+)\s*$/.exec(part);
+    if (!m) return undefined;
+    const [, name, value] = m as unknown as [string, string, string];
+    if (tags.has(name)) return undefined;
+    tags.set(name, value);
+  }
+  const d = tags.get("d");
+  if (tags.get("v") !== "UAAC1" || tags.get("a") !== "sha256" || !d) return undefined;
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(d)) return undefined; // 32 bytes, padded standard base64
+  return d;
 }

@@ -341,7 +341,7 @@ export const settingsOpenApiSchema = {
             type: "object",
             required: ["protocol"],
             properties: {
-              protocol: { type: "string", enum: ["jmap", "imap", "pop3", "smtp", "caldav", "carddav"] },
+              protocol: { type: "string", enum: ["jmap", "imap", "pop3", "submit", "caldav", "carddav"] },
               host: { type: "string", description: "text protocols: implicit TLS on the default port" },
               url: { type: "string", format: "uri", description: "HTTP protocols: https on port 443" },
             },
