@@ -73,24 +73,25 @@ const sha256 = (bytes: ArrayBuffer | string) =>
     .digest("base64");
 
 /*
- * The draft's rules as docs/pacc.md transcribes them (section numbers of draft-ietf-mailmaint-pacc-04).
+ * The draft's rules as docs/pacc.md ("What the document must be") transcribes them, each with its
+ * source there: the draft's §4.1 example and the limits Stalwart and automx implement.
  * Strict objects: mailconf writes no member the draft does not define.
  */
-/** §4.1: an HTTP protocol is `{ url }`, an `https` URL on the default port 443. */
+/** An HTTP protocol (jmap, caldav, carddav) is `{ url }`, an `https` URL on the default port 443. */
 const httpServer = z.strictObject({
   url: z.url().refine((u) => {
     const url = new URL(u);
     return url.protocol === "https:" && url.port === "" && url.username === "";
   }, "https on port 443, no user info"),
 });
-/** §4.1: a text protocol is `{ host }`, implicit TLS on the protocol's default port (no port member). */
+/** A text protocol (imap, pop3, submit) is `{ host }`: implicit TLS on its default port (no port member). */
 const textServer = z.strictObject({
   host: z
     .string()
     .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/),
 });
 const PaccSchema = z.strictObject({
-  // §4.1: `protocols` is required; its members are the protocols the provider offers.
+  // `protocols` is required (§4.1 example); its members are the protocols the provider offers.
   protocols: z
     .strictObject({
       jmap: httpServer.optional(),
@@ -101,7 +102,7 @@ const PaccSchema = z.strictObject({
       carddav: httpServer.optional(),
     })
     .refine((p) => Object.keys(p).length > 0, "at least one protocol"),
-  // §4.1: `authentication.password` is a required boolean; `oauth-public.issuer` is an RFC 8414
+  // `authentication.password` is a required boolean; `oauth-public.issuer` is an RFC 8414
   // issuer: https, no query, no fragment.
   authentication: z.strictObject({
     password: z.boolean(),
@@ -111,7 +112,7 @@ const PaccSchema = z.strictObject({
       })
       .optional(),
   }),
-  // §4.1: `info.provider.name` is required, at most 60 characters; `shortName` at most 20.
+  // `info.provider.name` is required, at most 60 characters; `shortName` at most 20.
   info: z.strictObject({
     provider: z.strictObject({
       name: z.string().min(1).max(60),
