@@ -333,6 +333,39 @@ describe("settings model", () => {
   });
 });
 
+describe("the settings guide", () => {
+  it("the page and its JSON show the PACC answer and what it leaves out", async () => {
+    const page = await (await app.request("/?email=jane%40full.example")).text();
+    const section = page.slice(page.indexOf('<section class="card" id="pacc">'));
+    expect(section).toContain(
+      "read <code>https://ua-auto-config.full.example/.well-known/user-agent-configuration.json</code>",
+    );
+    expect(section).toContain("<li>SUBMIT: <code>smtp.full.example</code></li>");
+    expect(section).toContain("<li>CARDDAV: <code>https://dav.full.example/.well-known/carddav</code></li>");
+    expect(section).toContain("<p>Sign-in: password, OAuth (https://auth.full.example/).");
+    expect(section).toContain(
+      "<li>IMAP imap.full.example:143 STARTTLS: PACC servers use implicit TLS on port 993 (no port or STARTTLS field)</li>",
+    );
+    const json = await (await app.request("/api/v1/settings?email=jane%40full.example")).json();
+    expect(json.pacc).toMatchObject({
+      url: "https://ua-auto-config.full.example/.well-known/user-agent-configuration.json",
+      published: true,
+      password: true,
+      oauthIssuer: "https://auth.full.example/",
+    });
+    expect(json.pacc.servers.map((s: { protocol: string }) => s.protocol)).toEqual([
+      "jmap",
+      "imap",
+      "pop3",
+      "submit",
+      "caldav",
+      "carddav",
+    ]);
+    const nothing = await (await app.request("/?email=jane%40nothing.example")).text();
+    expect(nothing).toContain("<p>No PACC document is published for this domain.</p>");
+  });
+});
+
 describe("mailconf check", () => {
   it("shows the PACC answer beside the others, and what it leaves out", async () => {
     const { ok, lines } = await checkAddress(store, "jane@full.example");
