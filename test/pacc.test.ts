@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { createApp } from "../src/app.ts";
-import { checkAddress } from "../src/check.ts";
+import { checkAddress } from "../src/cli/check-report.ts";
 import { accountSettings } from "../src/providers/account.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { formatPath, parseProvider } from "../src/providers/model.ts";

@@ -16,8 +16,8 @@
 
 import { Resolver } from "node:dns/promises";
 import { isIP } from "node:net";
-import type { DnsRecord } from "./templates/dns-records.ts";
-import { uaacDigest } from "./templates/pacc.ts";
+import type { DnsRecord } from "../templates/dns-records.ts";
+import { uaacDigest } from "../templates/pacc.ts";
 
 /** Result for one owner name and type. */
 export interface DnsCheckResult {
