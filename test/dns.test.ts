@@ -247,7 +247,7 @@ describe("mailconf dns <domain>", () => {
     const unknown = await cli(["dns", "unknown-domain.test", "--public-url", PUBLIC]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("no settings for unknown-domain.test");
-  });
+  }, 60_000); // five CLI processes one after another: over 20 s on a loaded machine
 
   it("an unknown domain is reported as such before a missing public URL", async () => {
     const unknown = await cli(["dns", "nowhere.test"]);
