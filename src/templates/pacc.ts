@@ -19,7 +19,13 @@
  * order, no whitespace). Web APIs only.
  */
 import { type AccountSettings, davServerUrl } from "../providers/account.ts";
-import type { AuthenticationMethod, DavServer, IncomingServer, OutgoingServer } from "../providers/model.ts";
+import {
+  AUTHENTICATION_METHODS,
+  type AuthenticationMethod,
+  type DavServer,
+  type IncomingServer,
+  type OutgoingServer,
+} from "../providers/model.ts";
 
 /** The well-known path of the document (RFC 8615 well-known URI named by the draft). */
 export const PACC_PATH = "/.well-known/user-agent-configuration.json";
@@ -73,14 +79,7 @@ const NAMES = { imap: "IMAP", pop3: "POP3", submit: "SMTP" } as const;
 /** Our server type → the draft's protocol name. */
 const KEYS = { imap: "imap", pop3: "pop3", smtp: "submit" } as const;
 /** Methods the draft has no word for (its `authentication` knows passwords and oauth-public only). */
-const INEXPRESSIBLE: readonly AuthenticationMethod[] = [
-  "NTLM",
-  "GSSAPI",
-  "client-IP-address",
-  "TLS-client-cert",
-  "smtp-after-pop",
-  "none",
-];
+const INEXPRESSIBLE = AUTHENTICATION_METHODS.filter((m) => m !== "OAuth2" && !PASSWORD_METHODS.includes(m));
 const MAX_SHORT_NAME = 20;
 
 /** True if an https URL uses the default port and carries no user info. */
