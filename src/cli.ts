@@ -23,7 +23,9 @@ import { ConfigError, loadSettingsFile } from "./config-files.ts";
 import { checkDnsRecords, formatDnsCheck, parseDnsServer } from "./dns-check.ts";
 import { domainInput } from "./handlers/dns.ts";
 import { nodeMxResolver } from "./mx-resolver.ts";
-import { loadProfileSigner, loadSettings, signingReport, startServer } from "./node.ts";
+import { DEFAULT_MAX_PIPELINED } from "./node/connections.ts";
+import { bufferedWriter, type LogFormat, parseListenAddress } from "./node/observability.ts";
+import { DEFAULT_RATE_LIMIT, loadProfileSigner, loadSettings, signingReport, startServer } from "./node.ts";
 import { accountSettings } from "./providers/account.ts";
 import { SigningConfigError } from "./signing/signer.ts";
 import { dnsRecords, renderZoneLines } from "./templates/dns-records.ts";
@@ -51,6 +53,12 @@ function parseDnsServerOption(value: string, previous: string[] = []): string[] 
   if (!server)
     throw new InvalidArgumentError("expected an IP address with an optional port, e.g. 127.0.0.1:5353");
   return [...previous, server];
+}
+
+function parseListen(value: string): { host: string; port: number } {
+  const listen = parseListenAddress(value);
+  if (!listen) throw new InvalidArgumentError("expected host:port, e.g. 127.0.0.1:9464");
+  return listen;
 }
 
 function parseIntegerIn(min: number, max: number) {
@@ -115,6 +123,46 @@ export function program(): Command {
       parseDnsServerOption,
       [],
     )
+    .addOption(
+      new Option(
+        "--rate-limit <n>",
+        "requests per client and minute (expensive routes a fifth, failures a tenth); 0 = off",
+      )
+        .env("MAILCONF_RATE_LIMIT")
+        .default(DEFAULT_RATE_LIMIT)
+        .argParser(parseIntegerIn(0, 1_000_000)),
+    )
+    .addOption(
+      new Option(
+        "--trust-proxy <addresses>",
+        "honour Forwarded/X-Forwarded-* from these proxies: IPs, CIDRs, loopback (repeatable, comma-separated)",
+      )
+        .env("MAILCONF_TRUST_PROXY")
+        .argParser(collect),
+    )
+    .addOption(
+      new Option("--log-format <format>", "access log format")
+        .choices(["text", "json"])
+        .env("MAILCONF_LOG_FORMAT")
+        .default("text"),
+    )
+    .option("--no-access-log", "do not write an access-log line per request to standard output")
+    .addOption(
+      new Option("--metrics <host:port>", "serve Prometheus metrics at http://<host:port>/metrics")
+        .env("MAILCONF_METRICS")
+        .argParser(parseListen),
+    )
+    .addOption(
+      new Option("--shutdown-grace <seconds>", "on SIGTERM, how long requests in flight may take")
+        .default(10)
+        .argParser(parseIntegerIn(0, 3600)),
+    )
+    .addOption(
+      new Option("--max-pipelined <n>", "most requests in flight per connection; more closes it")
+        .default(DEFAULT_MAX_PIPELINED)
+        .argParser(parseIntegerIn(1, 1000)),
+    )
+    .option("--watch", "reload settings files and the ISPDB folder when they change (SIGHUP always does)")
     .action(
       async (opts: {
         port: number;
@@ -129,7 +177,22 @@ export function program(): Command {
         adminTokenFile?: string;
         mx: boolean;
         dnsServer: string[];
+        rateLimit: number;
+        trustProxy?: string[];
+        logFormat: LogFormat;
+        accessLog: boolean;
+        metrics?: { host: string; port: number };
+        shutdownGrace: number;
+        maxPipelined: number;
+        watch?: boolean;
       }) => {
+        // A SIGHUP while starting must not end the process (Node's default): it reloads once started.
+        let reload: () => void = () => {};
+        process.on("SIGHUP", () => {
+          console.error("mailconf: SIGHUP: reloading the settings files");
+          reload();
+        });
+        const accessLog = opts.accessLog ? bufferedWriter(1) : undefined;
         const signer = await loadProfileSigner({
           cert: opts.signCert,
           key: opts.signKey,
@@ -147,6 +210,14 @@ export function program(): Command {
           adminTokens: process.env.MAILCONF_ADMIN_TOKENS,
           mxResolver: opts.mx ? nodeMxResolver({ servers: opts.dnsServer }) : undefined,
           log: (m) => console.error(m),
+          rateLimit: opts.rateLimit,
+          trustProxy: opts.trustProxy,
+          accessLog,
+          logFormat: opts.logFormat,
+          metrics: opts.metrics,
+          shutdownGraceMs: opts.shutdownGrace * 1000,
+          maxPipelined: opts.maxPipelined,
+          watch: opts.watch,
         });
         for (const line of server.report) console.log(line);
         for (const line of signingReport(signer)) console.log(line);
@@ -160,12 +231,23 @@ export function program(): Command {
         console.log(`  Apple profile           ${server.url}/mobileconfig?email=user@example.com`);
         console.log(`  Settings guide          ${server.url}/   (JSON: /api/v1/settings?email=…)`);
         console.log(`  DNS records             ${server.url}/dns?domain=example.com`);
-        const stop = () => {
-          console.log("mailconf stopping");
-          server.close().then(() => process.exit(0));
+        // SIGTERM/SIGINT: drain (answers in flight finish, up to --shutdown-grace), then exit; a
+        // second signal exits at once. SIGHUP: reload the settings files (systemd ExecReload).
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) process.exit(1);
+          stopping = true;
+          console.error(
+            `mailconf: ${signal}: stopping (requests in flight get up to ${opts.shutdownGrace} s)`,
+          );
+          server.close().then(() => {
+            console.error("mailconf: stopped");
+            process.exit(0);
+          });
         };
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
+        process.on("SIGINT", () => stop("SIGINT"));
+        process.on("SIGTERM", () => stop("SIGTERM"));
+        reload = () => void server.reload();
       },
     );
 

@@ -4,19 +4,36 @@
  * serves the app with @hono/node-server. Used by `mailconf serve` and by the end-to-end tests
  * (which start it on 127.0.0.1 with port 0).
  */
+import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createServer, type IncomingMessage, type RequestListener, type ServerOptions } from "node:http";
+import { createServer, type RequestListener, type Server, type ServerOptions } from "node:http";
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
+import { dirname } from "node:path";
+import { type HttpBindings, serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
 import { ConfigError, loadIspdb, readSettingsFile } from "./config-files.ts";
 import { parseAdminTokens } from "./handlers/admin-auth.ts";
 import type { AppDeps, ProfileSigner } from "./handlers/context.ts";
+import type { Operations } from "./handlers/operations.ts";
+import { clientAddressOf, DEFAULT_MAX_PIPELINED, guardConnections } from "./node/connections.ts";
+import {
+  createMetrics,
+  formatAccessLine,
+  type LineWriter,
+  type LogFormat,
+  rateLimitedLog,
+  serveMetrics,
+} from "./node/observability.ts";
+import { compileTrustProxy, type TrustProxy } from "./node/proxy.ts";
+import { memoryRateLimiter, rateLimits } from "./node/rate-limit.ts";
+
+export { DEFAULT_RATE_LIMIT } from "./node/rate-limit.ts";
+
 import { BUILTIN_PROVIDERS } from "./providers/builtin.ts";
 import { formatPath } from "./providers/model.ts";
 import { type MxResolver, MxStore, type MxStoreOptions } from "./providers/mx.ts";
 import { SqlStore } from "./providers/sql-store.ts";
-import { LayeredStore, MemoryStore, type SettingsStore } from "./providers/store.ts";
+import { LayeredStore, MemoryStore, type SettingsStore, SwappableStore } from "./providers/store.ts";
 import {
   type ProfileSigner as CmsSigner,
   createProfileSigner,
@@ -53,24 +70,32 @@ export interface LoadedSettings {
   publicUrl?: string;
   /** Human-readable lines: what was loaded, files skipped and why. */
   report: string[];
+  /**
+   * Reads the settings files and the ISPDB folder again and, only if all of them are valid (alias
+   * targets included), makes them answer every lookup from then on; the database stays open.
+   * @returns what was loaded (as in `report`)
+   * @throws ConfigError with every problem as `file:line: path: rule`; the last good settings stay
+   */
+  reload(): Promise<string[]>;
   /** Closes the database, if one was opened. */
   close(): void;
 }
 
-/**
- * Loads every settings source into one store. Order of precedence (the first source that knows a
- * domain answers; within a source: exact → alias → wildcard): published settings (SQL, `db`) →
- * settings files in the order given → ISPDB folder → built-in providers; then, for a domain none
- * of them knows, resolution by MX over all of them (when `mxResolver` is given).
- * @throws ConfigError if a settings file is missing or invalid (ISPDB files with errors are skipped
- *   instead) or the database cannot be opened or migrated
- */
-export async function loadSettings(sources: SettingsSources): Promise<LoadedSettings> {
+/** The settings files, ISPDB folder and built-in providers of {@link SettingsSources}, loaded. */
+interface FileSettings {
+  files: SettingsStore;
+  publicUrl?: string;
+  report: string[];
+  aliasChecks: { file: string; alias: string; target: string; line: number }[];
+}
+
+/** Loads the file sources (settings files → ISPDB folder → built-in). @throws ConfigError */
+async function loadFileSettings(sources: SettingsSources): Promise<FileSettings> {
   const layers: SettingsStore[] = [];
   const report: string[] = [];
   let publicUrl: string | undefined;
   const problems: string[] = [];
-  const aliasChecks: { file: string; alias: string; target: string; line: number }[] = [];
+  const aliasChecks: FileSettings["aliasChecks"] = [];
   for (const file of sources.configFiles ?? []) {
     try {
       const { settings, lineOf } = await readSettingsFile(file);
@@ -103,7 +128,42 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     layers.push(new MemoryStore(BUILTIN_PROVIDERS.map((provider) => ({ provider, source: "built-in" }))));
     report.push(`built-in: ${BUILTIN_PROVIDERS.length} provider(s)`);
   }
-  const files = new LayeredStore(layers);
+  return { files: new LayeredStore(layers), publicUrl, report, aliasChecks };
+}
+
+/**
+ * An alias must point at a domain some source serves by name (not at another alias): a typo here
+ * would silently make the alias domain unknown.
+ * @returns the problems as `file:line: path: rule`
+ */
+async function aliasProblems(store: SettingsStore, checks: FileSettings["aliasChecks"]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const check of checks) {
+    const hit = await store.resolve(check.target);
+    if (!hit || hit.via === "alias") {
+      problems.push(
+        `${check.file}:${check.line}: ${formatPath(["aliases", check.alias])}: ${
+          hit ? `${check.target} is itself an alias of ${hit.aliasOf}` : `no settings for ${check.target}`
+        }: point the alias at a domain that is served`,
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * Loads every settings source into one store. Order of precedence (the first source that knows a
+ * domain answers; within a source: exact → alias → wildcard): published settings (SQL, `db`) →
+ * settings files in the order given → ISPDB folder → built-in providers; then, for a domain none
+ * of them knows, resolution by MX over all of them (when `mxResolver` is given). The file sources
+ * can be read again with {@link LoadedSettings.reload}.
+ * @throws ConfigError if a settings file is missing or invalid (ISPDB files with errors are skipped
+ *   instead) or the database cannot be opened or migrated
+ */
+export async function loadSettings(sources: SettingsSources): Promise<LoadedSettings> {
+  const initial = await loadFileSettings(sources);
+  const files = new SwappableStore(initial.files);
+  const report = initial.report;
   let store: SettingsStore = files;
   let sql: SqlStore | undefined;
   let database: SqliteDatabase | undefined;
@@ -118,18 +178,7 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
     report.unshift(`database: ${database.path}${migrated}`);
   }
-  // An alias must point at a domain some source serves by name (not at another alias): a typo here
-  // would silently make the alias domain unknown.
-  for (const check of aliasChecks) {
-    const hit = await store.resolve(check.target);
-    if (!hit || hit.via === "alias") {
-      problems.push(
-        `${check.file}:${check.line}: ${formatPath(["aliases", check.alias])}: ${
-          hit ? `${check.target} is itself an alias of ${hit.aliasOf}` : `no settings for ${check.target}`
-        }: point the alias at a domain that is served`,
-      );
-    }
-  }
+  const problems = await aliasProblems(store, initial.aliasChecks);
   if (problems.length > 0) {
     database?.close();
     throw new ConfigError(problems);
@@ -139,7 +188,23 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     report.push("resolution by MX: on (for domains no source knows, when a provider declares mxHosts)");
   }
   const db = database;
-  return { store, sql, database, publicUrl, report, close: () => db?.close() };
+  const published = sql;
+  return {
+    store,
+    sql,
+    database,
+    publicUrl: initial.publicUrl,
+    report,
+    reload: async () => {
+      const next = await loadFileSettings(sources);
+      const candidate = published ? new LayeredStore([published, next.files]) : next.files;
+      const problems = await aliasProblems(candidate, next.aliasChecks);
+      if (problems.length > 0) throw new ConfigError(problems);
+      files.swap(next.files);
+      return next.report;
+    },
+    close: () => db?.close(),
+  };
 }
 
 /**
@@ -173,33 +238,6 @@ export async function loadAdminTokens(file?: string, envValue?: string): Promise
   return hashes;
 }
 
-/** A Host value of letters, digits, `.`, `-`, `_` and an optional port: an RFC 3986 reg-name or IPv4 address. */
-const SIMPLE_HOST = /^[A-Za-z0-9._-]+(?::\d{1,5})?$/;
-
-/**
- * Gives a request whose Host header WHATWG URL refuses a URL that parses, before @hono/node-server
- * sees it. Names such as `xn--a.com`, `999.1.1.1` or `example.com.1` are valid RFC 3986 hosts that
- * Node's HTTP parser passes, but @hono/node-server builds the request URL from them unchecked, and
- * the Fetch Request behind `c.req.raw` (every request body) then throws "Invalid URL". Such a
- * request gets the absolute-form target `http://host.invalid<path>` (RFC 9112 §3.2.2: the target's
- * authority is used and the Host header is not), so the app sees the path and query as sent; the
- * Host header itself is untouched, and handlers still read the mail domain from it. Other invalid
- * Host values (spaces, `%`, an unclosed `[`) keep @hono/node-server's 400.
- */
-export function withParseableUrl(incoming: IncomingMessage): void {
-  const target = incoming.url ?? "";
-  const host = incoming.headers.host;
-  if (!target.startsWith("/") || host === undefined || !SIMPLE_HOST.test(host)) return;
-  if (!URL.canParse(`http://${host}/`)) incoming.url = `http://host.invalid${target}`;
-}
-
-/** node:http's createServer with {@link withParseableUrl} applied to every request. */
-const createPatchedServer = ((options: ServerOptions, listener: RequestListener) =>
-  createServer(options, (req, res) => {
-    withParseableUrl(req);
-    listener(req, res);
-  })) as typeof createServer;
-
 /** Options of {@link startServer}. */
 export interface ServeOptions extends SettingsSources {
   /** TCP port; 0 picks a free one. */
@@ -220,7 +258,36 @@ export interface ServeOptions extends SettingsSources {
   requestTimeoutMs?: number;
   /** Longest time a client may take to send the request headers, in ms (node:http `headersTimeout`). Default {@link DEFAULT_HEADERS_TIMEOUT_MS}. */
   headersTimeoutMs?: number;
+  /**
+   * Requests per client and minute (`--rate-limit`; stricter limits for expensive routes and
+   * failures derive from it, see src/node/rate-limit.ts). 0 = off. Default: off here; the CLI's
+   * default is {@link DEFAULT_RATE_LIMIT}.
+   */
+  rateLimit?: number;
+  /** Proxies whose `Forwarded`/`X-Forwarded-*` headers are honoured: addresses, CIDRs, `loopback` … */
+  trustProxy?: string[];
+  /** Where access-log lines go (one per request); none → no access log. */
+  accessLog?: LineWriter;
+  /** Access-log format. Default `text`. */
+  logFormat?: LogFormat;
+  /** Serve Prometheus metrics on this separate listener (`--metrics host:port`); none → no metrics. */
+  metrics?: { host: string; port: number };
+  /** How long a shutdown waits for requests in flight, in ms. Default {@link DEFAULT_SHUTDOWN_GRACE_MS}. */
+  shutdownGraceMs?: number;
+  /** Most requests in flight per connection (pipelining). Default {@link DEFAULT_MAX_PIPELINED}. */
+  maxPipelined?: number;
+  /** Reload the settings files and the ISPDB folder when they change on disk (`--watch`). */
+  watch?: boolean;
 }
+
+/** Default {@link ServeOptions.shutdownGraceMs}: 10 s. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+/** Most header fields in one request (node:http `maxHeadersCount`); real clients send about a dozen. */
+export const MAX_HEADERS_COUNT = 100;
+/** Largest request head, in bytes (node:http `maxHeaderSize`, its default: 16 KiB). */
+export const MAX_HEADER_SIZE = 16 * 1024;
+/** Idle time before a keep-alive connection is closed, in ms (node:http `keepAliveTimeout`). */
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 /** Default {@link ServeOptions.requestTimeoutMs}: 30 s (Node's own default of 300 s lets a slow body hold a connection 5 minutes). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -259,24 +326,79 @@ export interface RunningServer {
   /** Base URL it listens on, e.g. `http://127.0.0.1:8080`. */
   url: string;
   publicUrl: string;
+  /** The metrics URL, with {@link ServeOptions.metrics}. */
+  metricsUrl?: string;
   report: string[];
-  close(): Promise<void>;
+  /**
+   * Reads the settings files and the ISPDB folder again (SIGHUP). Invalid settings are logged,
+   * one line per problem as `file:line: path: rule`, and the last good settings keep answering.
+   * @returns true if the new settings answer from now on
+   */
+  reload(): Promise<boolean>;
+  /**
+   * Graceful shutdown (SIGTERM): stops accepting connections, lets requests in flight finish (their
+   * answers close the connection) for up to `graceMs` (default {@link ServeOptions.shutdownGraceMs}),
+   * then closes the connections still open, the metrics listener and the database.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
  * Loads settings and starts listening. A client gets {@link ServeOptions.headersTimeoutMs} for its
  * headers and {@link ServeOptions.requestTimeoutMs} for the whole request (then 408, connection closed).
- * @throws RangeError for invalid time bounds; ConfigError for invalid settings (nothing is started); a listen error (EADDRINUSE …) rejects
+ * @throws RangeError for invalid time bounds; ConfigError for invalid settings or `trustProxy`
+ *   values (nothing is started); a listen error (EADDRINUSE …) rejects
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const timeouts = serverTimeouts(options);
+  let trustProxy: TrustProxy | undefined;
+  if (options.trustProxy?.length) {
+    try {
+      trustProxy = compileTrustProxy(options.trustProxy);
+    } catch (e) {
+      throw new ConfigError([`--trust-proxy: ${(e as Error).message}`]);
+    }
+  }
+  const metrics = options.metrics ? createMetrics() : undefined;
+  const warn = options.log ? rateLimitedLog(options.log) : undefined;
+  const log = (message: string) => {
+    metrics?.logLine(message);
+    warn?.(message);
+  };
   const tokenHashes = await loadAdminTokens(options.adminTokenFile, options.adminTokens);
-  const loaded = await loadSettings(options);
+  const loaded = await loadSettings({ ...options, log });
   let publicUrl = options.publicUrl ?? loaded.publicUrl;
   if (loaded.sql && tokenHashes.length > 0)
     loaded.report.push(`admin API: on at /api/v1/ (${tokenHashes.length} token(s))`);
   else if (tokenHashes.length > 0) loaded.report.push("admin API: off (no database)");
   else loaded.report.push("admin API: off (no admin token configured)");
+  const accessLog = options.accessLog;
+  const format = options.logFormat ?? "text";
+  const rateLimiter = memoryRateLimiter(options.rateLimit ?? 0);
+  const database = loaded.database;
+  const ops: Operations = {
+    clientAddress: (c) => clientAddressOf((c.env as HttpBindings).incoming),
+    rateLimiter,
+    record:
+      accessLog || metrics
+        ? (r) => {
+            accessLog?.write(formatAccessLine(r, format));
+            metrics?.request(r);
+          }
+        : undefined,
+    // Settings are loaded (the server starts only then); the database must answer a read.
+    ready: async () => {
+      if (database) await database.execute({ sql: "SELECT count(*) FROM d1_migrations" });
+    },
+  };
+  loaded.report.push(
+    rateLimiter
+      ? `rate limits per client and minute: ${Object.entries(rateLimits(options.rateLimit ?? 0))
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")}`
+      : "rate limits: off",
+  );
+  if (trustProxy) loaded.report.push(`trusted proxies: ${options.trustProxy?.join(", ")}`);
   // publicUrl needs the port, which is only known after listening; the app reads it lazily.
   const deps: AppDeps = {
     store: loaded.store,
@@ -284,22 +406,38 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return publicUrl ?? "";
     },
     signProfile: options.signProfile,
-    log: options.log,
+    log,
     admin: loaded.sql && tokenHashes.length > 0 ? { store: loaded.sql, tokenHashes } : undefined,
+    ops,
   };
   const app = createApp(deps);
-  let server: ReturnType<typeof serve>;
+  let draining = false;
+  const guard = {
+    maxPipelined: options.maxPipelined ?? DEFAULT_MAX_PIPELINED,
+    trustProxy,
+    draining: () => draining,
+  };
+  const createGuardedServer = ((serverOptions: ServerOptions, listener: RequestListener) => {
+    const server = createServer(serverOptions, guardConnections(listener, guard));
+    server.maxHeadersCount = MAX_HEADERS_COUNT;
+    return server;
+  }) as typeof createServer;
+  let server: Server;
   try {
-    server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    server = await new Promise<Server>((resolve, reject) => {
       const s = serve(
         {
           fetch: app.fetch,
           port: options.port,
           hostname: options.host,
-          createServer: createPatchedServer,
-          serverOptions: timeouts,
+          createServer: createGuardedServer,
+          serverOptions: {
+            ...timeouts,
+            keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+            maxHeaderSize: MAX_HEADER_SIZE,
+          },
         },
-        () => resolve(s),
+        () => resolve(s as Server),
       );
       s.once("error", reject);
     });
@@ -307,23 +445,83 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     loaded.close();
     throw e;
   }
+  let metricsServer: Server | undefined;
+  let metricsUrl: string | undefined;
+  if (metrics && options.metrics) {
+    try {
+      ({ server: metricsServer, url: metricsUrl } = await serveMetrics(metrics, options.metrics));
+    } catch (e) {
+      server.close();
+      loaded.close();
+      throw e;
+    }
+    loaded.report.push(`metrics: ${metricsUrl}`);
+  }
+  const reload = async (): Promise<boolean> => {
+    try {
+      const report = await loaded.reload();
+      metrics?.reload(true);
+      options.log?.(`reload: settings loaded (${report.join("; ")})`);
+      return true;
+    } catch (e) {
+      metrics?.reload(false);
+      if (!(e instanceof ConfigError)) throw e;
+      for (const problem of e.problems)
+        options.log?.(`reload failed, the last good settings stay: ${problem}`);
+      return false;
+    }
+  };
+  const watchers = options.watch ? watchSources(options, reload) : [];
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   publicUrl = (publicUrl ?? url).replace(/\/+$/, "");
+  let closing: Promise<void> | undefined;
   return {
     url,
     publicUrl,
+    metricsUrl,
     report: loaded.report,
-    close: () =>
-      new Promise<void>((resolve) => {
+    reload,
+    close: (graceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS) => {
+      closing ??= new Promise<void>((resolve) => {
+        draining = true;
+        for (const w of watchers) w.close();
+        // Node closes idle keep-alive connections now and busy ones once their answer is sent.
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         server.close(() => {
+          clearTimeout(timer);
+          metricsServer?.close();
+          metricsServer?.closeAllConnections();
+          accessLog?.flush();
           loaded.close();
           resolve();
         });
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
   };
+}
+
+/**
+ * `--watch`: reloads when a settings file or the ISPDB folder changes (fs.watch, debounced by
+ * 200 ms so an editor's several writes make one reload).
+ */
+function watchSources(sources: SettingsSources, reload: () => Promise<boolean>): FSWatcher[] {
+  let timer: NodeJS.Timeout | undefined;
+  const changed = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void reload().catch(() => {}), 200);
+    timer.unref();
+  };
+  const paths = [...(sources.configFiles ?? []), ...(sources.ispdb ? [sources.ispdb] : [])];
+  return paths.map((path) => {
+    // The folder of a file: editors replace files by renaming, which ends a watch on the file itself.
+    const watcher = watch(sources.ispdb === path ? path : dirname(path), changed);
+    watcher.unref();
+    return watcher;
+  });
 }
 
 /**
