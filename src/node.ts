@@ -32,6 +32,7 @@ export { DEFAULT_RATE_LIMIT } from "./node/rate-limit.ts";
 import { BUILTIN_PROVIDERS } from "./providers/builtin.ts";
 import { formatPath } from "./providers/model.ts";
 import { type MxResolver, MxStore, type MxStoreOptions } from "./providers/mx.ts";
+import type { SqlDriver } from "./providers/sql.ts";
 import { SqlStore } from "./providers/sql-store.ts";
 import { LayeredStore, MemoryStore, type SettingsStore, SwappableStore } from "./providers/store.ts";
 import {
@@ -321,6 +322,14 @@ export function serverTimeouts(options: Pick<ServeOptions, "requestTimeoutMs" | 
   return { requestTimeout, headersTimeout, connectionsCheckingInterval };
 }
 
+/**
+ * Readiness of the SQL store (`/readyz`): one read of a table every migrated database has.
+ * @throws the driver's error when the database cannot be read (closed, unreadable, not SQLite)
+ */
+export async function storeReadable(database: SqlDriver | undefined): Promise<void> {
+  if (database) await database.execute({ sql: "SELECT count(*) FROM d1_migrations" });
+}
+
 /** A running server. */
 export interface RunningServer {
   /** Base URL it listens on, e.g. `http://127.0.0.1:8080`. */
@@ -387,9 +396,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           }
         : undefined,
     // Settings are loaded (the server starts only then); the database must answer a read.
-    ready: async () => {
-      if (database) await database.execute({ sql: "SELECT count(*) FROM d1_migrations" });
-    },
+    ready: () => storeReadable(database),
   };
   loaded.report.push(
     rateLimiter

@@ -64,8 +64,19 @@ const FAST_HOST = /^[a-z0-9._-]+(?::(?:[1-5]\d{3,4}|[6-9]\d{3}))?$/;
 export function withParseableUrl(incoming: IncomingMessage): void {
   const target = incoming.url ?? "";
   const host = incoming.headers.host;
-  if (!target.startsWith("/") || host === undefined || FAST_HOST.test(host)) return;
-  if (SIMPLE_HOST.test(host) || IP_LITERAL_HOST.test(host)) incoming.url = `http://host.invalid${target}`;
+  if (!target.startsWith("/") || host === undefined) return;
+  if (!SIMPLE_HOST.test(host) && !IP_LITERAL_HOST.test(host)) return;
+  // @hono/node-server builds the URL from a FAST_HOST value unchecked; the Fetch Request behind
+  // every request body then throws "Invalid URL" for one WHATWG URL refuses.
+  if (!FAST_HOST.test(host) || !URL.canParse(`http://${host}/`))
+    incoming.url = `http://host.invalid${target}`;
+}
+
+/** Replaces the Host header in both views node:http keeps (@hono/node-server reads `rawHeaders`). */
+function setHost(req: IncomingMessage, host: string): void {
+  req.headers.host = host;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]?.toLowerCase() === "host") raw[i + 1] = host;
 }
 
 /**
@@ -92,7 +103,7 @@ export function guardConnections(
       const forwarded = readForwarded(req, trustProxy);
       if (forwarded) {
         (req as MarkedRequest)[CLIENT] = forwarded.client;
-        if (forwarded.host) req.headers.host = forwarded.host;
+        if (forwarded.host) setHost(req, forwarded.host);
       }
     }
     if (draining()) res.setHeader("Connection", "close");

@@ -60,8 +60,10 @@ export function readForwarded(req: IncomingMessage, trust: TrustProxy): Forwarde
   if (elements && elements.length > 0) {
     const hops = [peer];
     for (let i = elements.length - 1; i >= 0; i--) hops.push(stripPort(elements[i]?.for ?? ""));
-    const last = elements[elements.length - 1];
-    return { client: nearestUntrusted(hops, trust), host: last?.host, proto: last?.proto };
+    const k = nearestUntrusted(hops, trust);
+    // Hop k was reported by element length-k: the proxy that saw the client, and its Host.
+    const seen = elements[elements.length - k];
+    return { client: hops[k] as string, host: seen?.host, proto: seen?.proto?.toLowerCase() };
   }
   const xHost = header(req, "x-forwarded-host");
   const xProto = header(req, "x-forwarded-proto");
@@ -72,10 +74,10 @@ export function readForwarded(req: IncomingMessage, trust: TrustProxy): Forwarde
   };
 }
 
-/** The nearest hop that is not trusted, or the farthest one if all are. */
-function nearestUntrusted(hops: string[], trust: TrustProxy): string {
-  for (let i = 0; i < hops.length - 1; i++) if (!trust(hops[i] as string, i)) return hops[i] as string;
-  return hops[hops.length - 1] as string;
+/** The index of the nearest hop that is not trusted, or of the farthest one if all are. */
+function nearestUntrusted(hops: string[], trust: TrustProxy): number {
+  for (let i = 0; i < hops.length - 1; i++) if (!trust(hops[i] as string, i)) return i;
+  return hops.length - 1;
 }
 
 /** The value the nearest proxy added (the last one of a comma-separated list). */
