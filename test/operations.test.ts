@@ -3,7 +3,7 @@
  * proxies, /readyz, the access log, metrics and the pipelining cap. In-process `app.request()` where
  * the app decides; the real Node server where node:http, sockets or a listener are what is tested.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
