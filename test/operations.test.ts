@@ -14,12 +14,12 @@ import type { Operations } from "../src/handlers/operations.ts";
 import { formatAccessLine, rateLimitedLog } from "../src/node/observability.ts";
 import { compileTrustProxy, readForwarded } from "../src/node/proxy.ts";
 import { memoryRateLimiter } from "../src/node/rate-limit.ts";
-import { type RunningServer, storeReadable } from "../src/node.ts";
+import { type RunningServer, storeReadable } from "../src/node/server.ts";
+import { openSqlite } from "../src/node/sqlite.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { parseEmailAddress } from "../src/providers/domain.ts";
 import { parseProvider } from "../src/providers/model.ts";
 import { MemoryStore } from "../src/providers/store.ts";
-import { openSqlite } from "../src/sqlite.ts";
 import { fetchBounded, rawRequest, startTestServer } from "./helpers/server.ts";
 
 const store = new MemoryStore(BUILTIN_PROVIDERS.map((provider) => ({ provider, source: "built-in" })));

@@ -10,12 +10,23 @@ import { createServer, type RequestListener, type Server, type ServerOptions } f
 import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import { type HttpBindings, serve } from "@hono/node-server";
-import { createApp } from "./app.ts";
+import { createApp } from "../app.ts";
+import { parseAdminTokens } from "../handlers/admin-auth.ts";
+import type { AppDeps, ProfileSigner } from "../handlers/context.ts";
+import type { Operations } from "../handlers/operations.ts";
+import { BUILTIN_PROVIDERS } from "../providers/builtin.ts";
+import { formatPath } from "../providers/model.ts";
+import { type MxResolver, MxStore, type MxStoreOptions } from "../providers/mx.ts";
+import { LayeredStore, MemoryStore, type SettingsStore, SwappableStore } from "../providers/store.ts";
+import {
+  type ProfileSigner as CmsSigner,
+  createProfileSigner,
+  SigningConfigError,
+} from "../signing/signer.ts";
+import type { SqlDriver } from "../store/sql.ts";
+import { SqlStore } from "../store/sql-store.ts";
 import { ConfigError, loadIspdb, readSettingsFile } from "./config-files.ts";
-import { parseAdminTokens } from "./handlers/admin-auth.ts";
-import type { AppDeps, ProfileSigner } from "./handlers/context.ts";
-import type { Operations } from "./handlers/operations.ts";
-import { clientAddressOf, DEFAULT_MAX_PIPELINED, guardConnections } from "./node/connections.ts";
+import { clientAddressOf, DEFAULT_MAX_PIPELINED, guardConnections } from "./connections.ts";
 import {
   createMetrics,
   formatAccessLine,
@@ -23,23 +34,9 @@ import {
   type LogFormat,
   rateLimitedLog,
   serveMetrics,
-} from "./node/observability.ts";
-import { compileTrustProxy, type TrustProxy } from "./node/proxy.ts";
-import { memoryRateLimiter, rateLimits } from "./node/rate-limit.ts";
-
-export { DEFAULT_RATE_LIMIT } from "./node/rate-limit.ts";
-
-import { BUILTIN_PROVIDERS } from "./providers/builtin.ts";
-import { formatPath } from "./providers/model.ts";
-import { type MxResolver, MxStore, type MxStoreOptions } from "./providers/mx.ts";
-import type { SqlDriver } from "./providers/sql.ts";
-import { SqlStore } from "./providers/sql-store.ts";
-import { LayeredStore, MemoryStore, type SettingsStore, SwappableStore } from "./providers/store.ts";
-import {
-  type ProfileSigner as CmsSigner,
-  createProfileSigner,
-  SigningConfigError,
-} from "./signing/signer.ts";
+} from "./observability.ts";
+import { compileTrustProxy, type TrustProxy } from "./proxy.ts";
+import { memoryRateLimiter, rateLimits } from "./rate-limit.ts";
 import { openSqlite, type SqliteDatabase } from "./sqlite.ts";
 
 /** What `mailconf serve` and `mailconf check` read settings from. */
