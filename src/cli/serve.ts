@@ -132,7 +132,9 @@ async function serve(opts: ServeCommandOptions): Promise<void> {
     console.error("mailconf: SIGHUP: reloading the settings files");
     reload();
   });
-  const { loadProfileSigner, signingReport, startServer } = await import("../node/server.ts");
+  const { loadProfileSigner, signingReport, startServer, WARNINGS_PER_MINUTE } = await import(
+    "../node/server.ts"
+  );
   const { nodeMxResolver } = await import("../node/mx-resolver.ts");
   const { bufferedWriter } = await import("../node/observability.ts");
   const signer = await loadProfileSigner({
@@ -153,6 +155,7 @@ async function serve(opts: ServeCommandOptions): Promise<void> {
     adminTokens: process.env.MAILCONF_ADMIN_TOKENS,
     mxResolver: opts.mx ? nodeMxResolver({ servers: opts.dnsServer }) : undefined,
     log: (m) => console.error(m),
+    warningsPerMinute: WARNINGS_PER_MINUTE,
     rateLimit: opts.rateLimit,
     trustProxy: opts.trustProxy,
     accessLog,
@@ -179,8 +182,9 @@ async function serve(opts: ServeCommandOptions): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
+    const closed = server.close(); // stops accepting at once
     console.error(`mailconf: ${signal}: stopping (requests in flight get up to ${opts.shutdownGrace} s)`);
-    server.close().then(() => {
+    closed.then(() => {
       console.error("mailconf: stopped");
       process.exit(0);
     });

@@ -107,7 +107,7 @@ export interface ServerMetrics {
   reload(ok: boolean): void;
 }
 
-const STORE_ERROR = /settings store failed|database error|rows? .*no longer validate/i;
+const STORE_ERROR = /settings store failed|database error|does not validate any more/i;
 const DNS_ERROR = /^mx: lookup failed/;
 
 /**

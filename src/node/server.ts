@@ -276,8 +276,15 @@ export interface ServeOptions extends SettingsSources {
   maxPipelined?: number;
   /** Reload the settings files and the ISPDB folder when they change on disk (`--watch`). */
   watch?: boolean;
+  /**
+   * Most `log` lines of one kind a minute (see rateLimitedLog in src/node/observability.ts); none →
+   * every line. `mailconf serve` uses {@link WARNINGS_PER_MINUTE}.
+   */
+  warningsPerMinute?: number;
 }
 
+/** Warnings of one kind per minute that `mailconf serve` writes (unknown domains, DNS failures …). */
+export const WARNINGS_PER_MINUTE = 10;
 /** Default {@link ServeOptions.shutdownGraceMs}: 10 s. */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 /** Most header fields in one request (node:http `maxHeadersCount`); real clients send about a dozen. */
@@ -366,7 +373,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
   }
   const metrics = options.metrics ? createMetrics() : undefined;
-  const warn = options.log ? rateLimitedLog(options.log) : undefined;
+  const warn =
+    options.log && options.warningsPerMinute
+      ? rateLimitedLog(options.log, options.warningsPerMinute)
+      : options.log;
   const log = (message: string) => {
     metrics?.logLine(message);
     warn?.(message);
