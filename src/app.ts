@@ -12,6 +12,7 @@ import { type AppDeps, getOnly } from "./handlers/context.ts";
 import { dnsRoutes } from "./handlers/dns.ts";
 import { mobileconfigRoutes } from "./handlers/mobileconfig.ts";
 import { operationsMiddleware } from "./handlers/operations.ts";
+import { paccRoutes } from "./handlers/pacc.ts";
 import { pagesRoutes } from "./handlers/pages.ts";
 
 export type { AppDeps } from "./handlers/context.ts";
@@ -28,6 +29,7 @@ export function createApp(deps: AppDeps): Hono {
   autodiscoverV2Routes(app, deps);
   autoconfigRoutes(app, deps);
   mobileconfigRoutes(app, deps);
+  paccRoutes(app, deps);
   pagesRoutes(app, deps);
   dnsRoutes(app, deps);
   adminRoutes(app, deps);
