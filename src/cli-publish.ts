@@ -30,7 +30,9 @@ import { type DomainEntry, ListedDomainError, type SqlStore, WriteError } from "
 export const DEFAULT_DB = "./mailconf.db";
 
 const dbOption = () =>
-  new Option("--db <path>", "SQLite file of published settings").env("MAILCONF_DB").default(DEFAULT_DB);
+  new Option("--db <path|url>", "SQLite file or postgres:// URL of published settings")
+    .env("MAILCONF_DB")
+    .default(DEFAULT_DB);
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -51,7 +53,7 @@ async function withStore<T>(opts: StoreOptions, fn: (store: SqlStore) => Promise
     process.exitCode = 1;
     return undefined as T;
   } finally {
-    loaded.close();
+    await loaded.close();
   }
 }
 

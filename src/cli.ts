@@ -4,7 +4,7 @@
  *
  *   mailconf serve [--port 8080] [--host 127.0.0.1] [--config FILE]… [--ispdb DIR] [--public-url URL]
  *                  [--sign-cert PEM --sign-key PEM [--sign-chain PEM]]
- *                  [--db ./mailconf.db] [--admin-token-file FILE] [--no-mx] [--dns-server IP[:PORT]]…
+ *                  [--db ./mailconf.db|postgres://…] [--admin-token-file FILE] [--no-mx] [--dns-server IP[:PORT]]…
  *   mailconf check <address> [--config FILE]… [--ispdb DIR] [--db FILE] [--no-mx]
  *   mailconf validate <settings file>…
  *   mailconf dns <domain> [--public-url URL] [--config FILE]… [--ispdb DIR] [--ttl S] [--check [--dns-server IP[:PORT]]… [--timeout MS]]
@@ -100,7 +100,10 @@ export function program(): Command {
       ),
     )
     .addOption(
-      new Option("--db <path>", "SQLite file of published settings (created if missing)")
+      new Option(
+        "--db <path|url>",
+        "SQLite file (created if missing) or postgres:// URL of published settings",
+      )
         .env("MAILCONF_DB")
         .default(DEFAULT_DB),
     )
@@ -176,9 +179,10 @@ export function program(): Command {
     .option("-c, --config <file>", "settings file, YAML or JSON (repeatable)", collect, [])
     .option("--ispdb <folder>", "Mozilla ISPDB folder")
     .addOption(
-      new Option("--db <path>", `SQLite file of published settings (default ${DEFAULT_DB} if it exists)`).env(
-        "MAILCONF_DB",
-      ),
+      new Option(
+        "--db <path|url>",
+        `SQLite file or postgres:// URL of published settings (default ${DEFAULT_DB} if it exists)`,
+      ).env("MAILCONF_DB"),
     )
     .option("--no-mx", "do not resolve unknown domains by their MX records")
     .option("--dns-server <ip[:port]>", "DNS server for MX lookups (repeatable)", parseDnsServerOption, [])
@@ -198,7 +202,7 @@ export function program(): Command {
           for (const line of result.lines) console.log(line);
           if (!result.ok) process.exitCode = 1;
         } finally {
-          loaded.close();
+          await loaded.close();
         }
       },
     );
@@ -213,7 +217,7 @@ export function program(): Command {
         try {
           const settings = await loadSettingsFile(file);
           // Alias targets must be served: by this file or a built-in provider.
-          (await loadSettings({ configFiles: [file] })).close();
+          await (await loadSettings({ configFiles: [file] })).close();
           console.log(`${file}: ok, ${settings.providers.length} provider(s)`);
         } catch (e) {
           if (!(e instanceof ConfigError)) throw e;

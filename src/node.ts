@@ -12,6 +12,7 @@ import { createApp } from "./app.ts";
 import { ConfigError, loadIspdb, readSettingsFile } from "./config-files.ts";
 import { parseAdminTokens } from "./handlers/admin-auth.ts";
 import type { AppDeps, ProfileSigner } from "./handlers/context.ts";
+import { type Database, openDatabase } from "./node/database.ts";
 import { BUILTIN_PROVIDERS } from "./providers/builtin.ts";
 import { formatPath } from "./providers/model.ts";
 import { type MxResolver, MxStore, type MxStoreOptions } from "./providers/mx.ts";
@@ -22,7 +23,6 @@ import {
   createProfileSigner,
   SigningConfigError,
 } from "./signing/signer.ts";
-import { openSqlite, type SqliteDatabase } from "./sqlite.ts";
 
 /** What `mailconf serve` and `mailconf check` read settings from. */
 export interface SettingsSources {
@@ -32,7 +32,10 @@ export interface SettingsSources {
   ispdb?: string;
   /** Serve the built-in providers (default true). */
   builtin?: boolean;
-  /** SQLite file of published settings (created and migrated if needed); none → no SQL store. */
+  /**
+   * Database of published settings: a `postgres://` URL, else a SQLite file path (created and
+   * migrated if needed); none → no SQL store.
+   */
   db?: string;
   /** Resolution by MX (see src/providers/mx.ts); none → unknown domains are not looked up in DNS. */
   mxResolver?: MxResolver;
@@ -48,13 +51,13 @@ export interface LoadedSettings {
   /** The SQL store of published settings, when `db` was given. */
   sql?: SqlStore;
   /** The open database, when `db` was given. */
-  database?: SqliteDatabase;
+  database?: Database;
   /** `publicUrl` from the first settings file that sets one. */
   publicUrl?: string;
   /** Human-readable lines: what was loaded, files skipped and why. */
   report: string[];
   /** Closes the database, if one was opened. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -106,17 +109,17 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
   const files = new LayeredStore(layers);
   let store: SettingsStore = files;
   let sql: SqlStore | undefined;
-  let database: SqliteDatabase | undefined;
+  let database: Database | undefined;
   if (sources.db) {
     try {
-      database = await openSqlite(sources.db);
+      database = await openDatabase(sources.db, { log: sources.log });
     } catch (e) {
-      throw new ConfigError([`--db ${sources.db}: ${(e as Error).message}`]);
+      throw new ConfigError([`--db: ${(e as Error).message}`]);
     }
     sql = new SqlStore(database, { fallback: files, log: sources.log });
     store = new LayeredStore([sql, files]);
     const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
-    report.unshift(`database: ${database.path}${migrated}`);
+    report.unshift(`database: ${database.name}${migrated}`);
   }
   // An alias must point at a domain some source serves by name (not at another alias): a typo here
   // would silently make the alias domain unknown.
@@ -131,7 +134,7 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     }
   }
   if (problems.length > 0) {
-    database?.close();
+    await database?.close();
     throw new ConfigError(problems);
   }
   if (sources.mxResolver) {
@@ -139,7 +142,7 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     report.push("resolution by MX: on (for domains no source knows, when a provider declares mxHosts)");
   }
   const db = database;
-  return { store, sql, database, publicUrl, report, close: () => db?.close() };
+  return { store, sql, database, publicUrl, report, close: async () => await db?.close() };
 }
 
 /**
@@ -304,7 +307,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       s.once("error", reject);
     });
   } catch (e) {
-    loaded.close();
+    await loaded.close();
     throw e;
   }
   const address = server.address() as AddressInfo;
@@ -318,8 +321,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => {
-          loaded.close();
-          resolve();
+          loaded.close().then(resolve, resolve);
         });
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       }),
