@@ -13,7 +13,9 @@ import { ConfigError, loadIspdb, readSettingsFile } from "./config-files.ts";
 import { parseAdminTokens } from "./handlers/admin-auth.ts";
 import type { AppDeps, ProfileSigner } from "./handlers/context.ts";
 import { type Database, openDatabase } from "./node/database.ts";
+import { ldapDirectory } from "./node/ldap.ts";
 import { BUILTIN_PROVIDERS } from "./providers/builtin.ts";
+import type { DirectoryLookup } from "./providers/directory.ts";
 import { formatPath } from "./providers/model.ts";
 import { type MxResolver, MxStore, type MxStoreOptions } from "./providers/mx.ts";
 import { SqlStore } from "./providers/sql-store.ts";
@@ -223,6 +225,8 @@ export interface ServeOptions extends SettingsSources {
   requestTimeoutMs?: number;
   /** Longest time a client may take to send the request headers, in ms (node:http `headersTimeout`). Default {@link DEFAULT_HEADERS_TIMEOUT_MS}. */
   headersTimeoutMs?: number;
+  /** Directory lookups of providers with a `directory` (default: LDAP through ldapts, cached; src/node/ldap.ts). */
+  directory?: DirectoryLookup;
 }
 
 /** Default {@link ServeOptions.requestTimeoutMs}: 30 s (Node's own default of 300 s lets a slow body hold a connection 5 minutes). */
@@ -289,6 +293,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     signProfile: options.signProfile,
     log: options.log,
     admin: loaded.sql && tokenHashes.length > 0 ? { store: loaded.sql, tokenHashes } : undefined,
+    directory: options.directory ?? ldapDirectory({ log: options.log }),
   };
   const app = createApp(deps);
   let server: ReturnType<typeof serve>;

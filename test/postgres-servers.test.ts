@@ -39,11 +39,11 @@ describe.skipIf(postgresUnavailable !== undefined)(
       pg = await startPostgres();
       const url = await pg.createDatabase("shared");
       // Started together: the migrations are applied once (advisory lock), not twice.
-      [a, b] = await Promise.all(
+      [a, b] = (await Promise.all(
         [0, 1].map(() =>
           startTestServer({ db: url, adminTokens: TOKEN, builtin: true, log: (m) => logs.push(m) }),
         ),
-      );
+      )) as [RunningServer, RunningServer];
     }, 60_000);
     afterAll(async () => {
       await Promise.all([a?.close(), b?.close()]);

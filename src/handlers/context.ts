@@ -3,6 +3,8 @@
  * Handlers read requests and shape responses; settings knowledge stays in providers/.
  */
 import type { Context, Handler, Hono } from "hono";
+import { type AccountSettings, accountSettings } from "../providers/account.ts";
+import type { DirectoryLookup } from "../providers/directory.ts";
 import type { EmailAddress } from "../providers/domain.ts";
 import { normalizeDomain } from "../providers/domain.ts";
 import type { SqlStore } from "../providers/sql-store.ts";
@@ -25,6 +27,11 @@ export interface AppDeps {
    * SHA-256 hashes of the accepted bearer tokens. Absent, or no hashes → the admin API is off (404).
    */
   admin?: { store: SqlStore; tokenHashes: readonly Uint8Array[] };
+  /**
+   * Looks addresses up in a provider's `directory` (Node: src/node/ldap.ts, cached). Absent (Workers)
+   * → providers with a directory answer as without one (`fallbackLoginName`, the address).
+   */
+  directory?: DirectoryLookup;
 }
 
 /**
@@ -67,6 +74,21 @@ export async function resolveDomain(deps: AppDeps, domain: string): Promise<Reso
     deps.log?.(`settings store failed for a lookup: ${(e as Error).message}`);
     return undefined;
   }
+}
+
+/**
+ * The account settings for an address, with the provider's directory asked when it has one
+ * (bounded in time, cached; never throws). Providers without a directory: {@link accountSettings}
+ * at once, no lookup.
+ */
+export async function accountFor(
+  deps: AppDeps,
+  resolution: Resolution,
+  address?: EmailAddress,
+): Promise<AccountSettings> {
+  const directory = resolution.provider.directory;
+  if (!directory || !address || !deps.directory) return accountSettings(resolution, address);
+  return accountSettings(resolution, address, await deps.directory(directory, address));
 }
 
 /** Masks an address for logs: `j***@example.com`. */
