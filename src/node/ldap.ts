@@ -5,7 +5,8 @@
  * the environment variable `passwordEnv` (read at each search, so a rotated password is picked up),
  * a subtree search under `base` with the provider's filter, the address values escaped per
  * RFC 4515 §3, asking only the two attributes, at most two entries; then unbind. Exactly one entry
- * is a person; none or several is "unknown". {@link cachedDirectoryLookup} adds the cache and the
+ * is a person; none or several is "unknown". An address with a control character (NUL …) is
+ * "unknown" without a search. {@link cachedDirectoryLookup} adds the cache and the
  * time bound (src/providers/directory.ts).
  */
 import { readFile } from "node:fs/promises";
@@ -62,6 +63,9 @@ export async function directoryPassword(
   return undefined;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the characters this refuses
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 /** The first value of an attribute as text (ldapts gives strings, arrays or Buffers). */
 function firstValue(value: unknown): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
@@ -73,6 +77,10 @@ function firstValue(value: unknown): string | undefined {
 /** A {@link DirectorySearch} over LDAP (one connection per search). */
 export function ldapSearch(env: Record<string, string | undefined> = process.env): DirectorySearch {
   return async (directory, address): Promise<DirectoryPerson | undefined> => {
+    // Control characters are refused, not searched: escaped NUL (\00) is a legal filter value, but
+    // slapd's matching stops at it, so `jane@example.org<NUL>x` would find jane. No address has one
+    // (parseEmailAddress refuses them); this guards other callers.
+    if (CONTROL.test(address.address)) return undefined;
     const password = await directoryPassword(directory, env);
     const client = new Client({
       url: directory.url,
