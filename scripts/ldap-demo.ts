@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startServer } from "../src/node.ts";
+import { startServer } from "../src/node/server.ts";
 import {
   LDAP_BASE,
   LDAP_BIND_DN,

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBundledSettings } from "../scripts/bundle-settings.ts";
 import { directoryFilter, ldapSearch } from "../src/node/ldap.ts";
-import type { RunningServer } from "../src/node.ts";
+import type { RunningServer } from "../src/node/server.ts";
 import { cachedDirectoryLookup, type DirectorySearch } from "../src/providers/directory.ts";
 import { parseEmailAddress } from "../src/providers/domain.ts";
 import { type Directory, DirectorySchema, parseProvider } from "../src/providers/model.ts";

@@ -5,7 +5,7 @@
  * PostgreSQL is started here on 127.0.0.1 with a temporary data directory (test/helpers/postgres.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningServer } from "../src/node.ts";
+import type { RunningServer } from "../src/node/server.ts";
 import { outlookRequest } from "./e2e/cases.ts";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "./helpers/postgres.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";

@@ -3,8 +3,8 @@
  * The SQL store suite (test/sql-store.test.ts) runs the real statements on all three databases.
  */
 import { describe, expect, it } from "vitest";
-import { MIGRATIONS } from "../src/providers/migrations.ts";
 import { toPostgres } from "../src/store/dialect.ts";
+import { MIGRATIONS } from "../src/store/migrations.ts";
 
 describe("toPostgres", () => {
   it("numbers ? placeholders in order, but not inside quoted text, identifiers or comments", () => {

@@ -1,11 +1,11 @@
 /**
  * Node-only: opens the SQL store's database named by `--db` (env `MAILCONF_DB`): a PostgreSQL URL
  * (`postgres://…`, shared by several instances; see ./postgres.ts) or a SQLite file path (one
- * machine; see ../sqlite.ts), the default.
+ * machine; see ./sqlite.ts), the default.
  */
-import type { SqlDriver } from "../providers/sql.ts";
-import { openSqlite } from "../sqlite.ts";
+import type { SqlDriver } from "../store/sql.ts";
 import { isPostgresUrl, openPostgres } from "./postgres.ts";
+import { openSqlite } from "./sqlite.ts";
 
 /** An open database of either kind. */
 export interface Database extends SqlDriver {

@@ -16,7 +16,8 @@
  * the database is back.
  */
 import pg from "pg";
-import { MIGRATIONS } from "../providers/migrations.ts";
+import { toPostgres } from "../store/dialect.ts";
+import { MIGRATIONS } from "../store/migrations.ts";
 import {
   applyMigrations,
   type Migration,
@@ -24,8 +25,7 @@ import {
   type SqlDriver,
   type SqlResult,
   type SqlStatement,
-} from "../providers/sql.ts";
-import { toPostgres } from "../store/dialect.ts";
+} from "../store/sql.ts";
 
 /** A connection attempt fails after this many milliseconds. */
 export const CONNECT_TIMEOUT_MS = 3000;
