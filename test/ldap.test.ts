@@ -10,8 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBundledSettings } from "../scripts/bundle-settings.ts";
+import { checkAddress } from "../src/cli/check-report.ts";
 import { directoryFilter, ldapSearch } from "../src/node/ldap.ts";
-import type { RunningServer } from "../src/node/server.ts";
+import { loadSettings, type RunningServer } from "../src/node/server.ts";
 import { cachedDirectoryLookup, type DirectorySearch } from "../src/providers/directory.ts";
 import { parseEmailAddress } from "../src/providers/domain.ts";
 import { type Directory, DirectorySchema, parseProvider } from "../src/providers/model.ts";
@@ -195,6 +196,7 @@ describe.skipIf(slapdUnavailable !== undefined)(
     const searches: string[] = [];
     const logs: string[] = [];
     let directory: Directory;
+    let settings: string;
 
     beforeAll(async () => {
       slapd = await startSlapd(PEOPLE);
@@ -208,7 +210,7 @@ describe.skipIf(slapdUnavailable !== undefined)(
       const dir = (url: string, extra = "") =>
         `    directory:\n      url: ${url}\n      bindDn: ${LDAP_BIND_DN}\n      passwordFile: ${passwordFile}\n      base: ou=people,${LDAP_BASE}\n      filter: "(&(objectClass=inetOrgPerson)(mail=%EMAILADDRESS%))"\n      loginNameAttribute: uid\n      displayNameAttribute: cn\n      timeoutMs: 400\n${extra}`;
       const servers = `    incoming:\n      - { type: imap, hostname: imap.example.org, port: 993, socketType: SSL, username: "%LOGINNAME%" }\n    outgoing:\n      - { hostname: smtp.example.org, port: 465, socketType: SSL, username: 'EXAMPLE\\%LOGINNAME%' }\n`;
-      const settings = join(scratch, "settings.yaml");
+      settings = join(scratch, "settings.yaml");
       writeFileSync(
         settings,
         `providers:\n  - id: example.org\n    displayName: Example Org Mail\n    domains: [example.org, solo.example.org]\n${dir(slapd.url)}${servers}` +
@@ -290,6 +292,17 @@ describe.skipIf(slapdUnavailable !== undefined)(
       ]);
       const json = await settingsJson("jane.doe@example.org");
       expect([json.incoming[0]?.username, json.outgoing[0]?.username]).toEqual(["jdoe", "EXAMPLE\\jdoe"]);
+
+      // mailconf check asks the directory too.
+      const loaded = await loadSettings({ configFiles: [settings], builtin: false });
+      const report = await checkAddress(
+        loaded.store,
+        "jane.doe@example.org",
+        cachedDirectoryLookup(ldapSearch()),
+      );
+      await loaded.close();
+      expect(report.lines).toContain(`  directory ${slapd.url}: login name jdoe, display name Jane Doe`);
+      expect(report.lines.filter((l) => /login jdoe|LoginName jdoe|user jdoe/.test(l)).length).toBe(3);
     });
 
     it("an unknown mailbox gets the answer without a directory, in the same shape and at the same cost", async () => {

@@ -37,6 +37,7 @@ async function check(address: string, opts: CheckCommandOptions): Promise<void> 
   const { loadSettings } = await import("../node/server.ts");
   const { nodeMxResolver } = await import("../node/mx-resolver.ts");
   const { checkAddress } = await import("./check-report.ts");
+  const { ldapDirectory } = await import("../node/ldap.ts");
   const loaded = await loadSettings({
     configFiles: opts.config,
     ispdb: opts.ispdb,
@@ -44,7 +45,7 @@ async function check(address: string, opts: CheckCommandOptions): Promise<void> 
     mxResolver: opts.mx ? nodeMxResolver({ servers: opts.dnsServer }) : undefined,
   });
   try {
-    const result = await checkAddress(loaded.store, address);
+    const result = await checkAddress(loaded.store, address, ldapDirectory({ log: (m) => console.error(m) }));
     for (const line of result.lines) console.log(line);
     if (!result.ok) process.exitCode = 1;
   } finally {

@@ -4,8 +4,12 @@
  * machine; see ./sqlite.ts), the default.
  */
 import type { SqlDriver } from "../store/sql.ts";
-import { isPostgresUrl, openPostgres } from "./postgres.ts";
 import { openSqlite } from "./sqlite.ts";
+
+/** Whether a `--db` value names a PostgreSQL database (`postgres://` or `postgresql://`). */
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(value);
+}
 
 /** An open database of either kind. */
 export interface Database extends SqlDriver {
@@ -28,7 +32,11 @@ export async function openDatabase(
   spec: string,
   options: { log?: (message: string) => void } = {},
 ): Promise<Database> {
-  if (isPostgresUrl(spec)) return { kind: "postgres", ...(await openPostgres(spec, options)) };
+  if (isPostgresUrl(spec)) {
+    // Loaded only when asked for, so commands on SQLite do not load the pg driver.
+    const { openPostgres } = await import("./postgres.ts");
+    return { kind: "postgres", ...(await openPostgres(spec, options)) };
+  }
   const db = await openSqlite(spec);
   return { kind: "sqlite", ...db, name: db.path };
 }

@@ -36,11 +36,6 @@ export const MAX_ATTEMPTS = 10;
 /** Connections per instance (the pool's maximum). */
 export const POOL_SIZE = 10;
 
-/** Whether a `--db` value names a PostgreSQL database (`postgres://` or `postgresql://`). */
-export function isPostgresUrl(value: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(value);
-}
-
 /** The URL with any password replaced by `***`, for logs and reports. */
 export function redactUrl(url: string): string {
   return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]*):[^@/]*@/i, "$1:***@");

@@ -24,7 +24,6 @@ import {
 import { SqlStore } from "../store/sql-store.ts";
 import { ConfigError, loadIspdb, readSettingsFile } from "./config-files.ts";
 import { type Database, openDatabase } from "./database.ts";
-import { ldapDirectory } from "./ldap.ts";
 
 /** What `mailconf serve` and `mailconf check` read settings from. */
 export interface SettingsSources {
@@ -293,7 +292,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     signProfile: options.signProfile,
     log: options.log,
     admin: loaded.sql && tokenHashes.length > 0 ? { store: loaded.sql, tokenHashes } : undefined,
-    directory: options.directory ?? ldapDirectory({ log: options.log }),
+    directory: options.directory ?? (await import("./ldap.ts")).ldapDirectory({ log: options.log }),
   };
   const app = createApp(deps);
   let server: ReturnType<typeof serve>;
