@@ -15,19 +15,10 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import autocannon, { type Options, type Result } from "autocannon";
+import { outlookRequest } from "../test/helpers/outlook-request.ts";
 
 const PLAIN = "plain.bench.example";
 const DIRECTORY = "ldap.bench.example";
-
-function outlookRequest(address: string): string {
-  return `<?xml version="1.0" encoding="utf-8"?>
-<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">
-  <Request>
-    <EMailAddress>${address}</EMailAddress>
-    <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>
-  </Request>
-</Autodiscover>`;
-}
 
 /** The child: serves both providers on 127.0.0.1 and reports its URL, then search counts on request. */
 async function serve(): Promise<void> {

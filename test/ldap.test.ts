@@ -17,7 +17,6 @@ import { cachedDirectoryLookup, type DirectorySearch } from "../src/providers/di
 import { parseEmailAddress } from "../src/providers/domain.ts";
 import { type Directory, DirectorySchema, parseProvider } from "../src/providers/model.ts";
 import { outlookRequest } from "./e2e/cases.ts";
-import { freePort } from "./helpers/postgres.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";
 import {
   LDAP_BASE,
@@ -27,6 +26,7 @@ import {
   startSlapd,
   type TestSlapd,
 } from "./helpers/slapd.ts";
+import { freePort } from "./helpers/wrangler-dev.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "mailconf-ldap-test-"));
 const address = (text: string) => {

@@ -9,10 +9,10 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "./wrangler-dev.ts";
 
 const run = promisify(execFile);
 
@@ -33,18 +33,6 @@ const AS_ROOT = process.getuid?.() === 0;
 export const postgresUnavailable: string | undefined = BIN
   ? undefined
   : "PostgreSQL server binaries not found under /usr/lib/postgresql (Debian package postgresql; .ci/run installs it)";
-
-/** A free TCP port on 127.0.0.1 (asked from the kernel, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** uid/gid of the `postgres` user when we are root (PostgreSQL refuses to run as root). */
 function pgUser(): { uid: number; gid: number } | undefined {

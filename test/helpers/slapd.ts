@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "./postgres.ts";
+import { freePort } from "./wrangler-dev.ts";
 
 const run = promisify(execFile);
 const SLAPD = "/usr/sbin/slapd";
