@@ -10,12 +10,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBundledSettings } from "../scripts/bundle-settings.ts";
+import { createApp } from "../src/app.ts";
 import { checkAddress } from "../src/cli/check-report.ts";
 import { directoryFilter, ldapSearch } from "../src/node/ldap.ts";
-import { loadSettings, type RunningServer } from "../src/node/server.ts";
+import { loadAdminTokens, loadSettings, type RunningServer } from "../src/node/server.ts";
+import { openSqlite } from "../src/node/sqlite.ts";
 import { cachedDirectoryLookup, type DirectorySearch } from "../src/providers/directory.ts";
 import { parseEmailAddress } from "../src/providers/domain.ts";
 import { type Directory, DirectorySchema, parseProvider } from "../src/providers/model.ts";
+import { SqlStore } from "../src/store/sql-store.ts";
 import { outlookRequest } from "./e2e/cases.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";
 import {
@@ -116,6 +119,42 @@ describe("the directory in the settings model", () => {
     });
     expect(unbalanced.success).toBe(false);
   });
+  it("the admin API refuses a directory (it names files and servers of this machine), 400 naming the field", async () => {
+    const database = await openSqlite(join(scratch, "admin.db"));
+    const token = "ldap-admin-token-0123456789";
+    const store = new SqlStore(database);
+    const app = createApp({
+      store,
+      publicUrl: "https://autoconfig.test.example",
+      admin: { store, tokenHashes: await loadAdminTokens(undefined, token) },
+    });
+    const put = await app.request("/api/v1/providers/corp.example", {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({
+        ...base,
+        directory: {
+          url: "ldap://attacker.example",
+          base: LDAP_BASE,
+          bindDn: "cn=x",
+          passwordFile: "/etc/shadow",
+        },
+      }),
+    });
+    expect(put.status).toBe(400);
+    expect(await put.json()).toEqual({
+      errors: [
+        {
+          path: "directory",
+          message:
+            "a directory can only be configured in a settings file, not through the admin API (docs/ldap.md)",
+        },
+      ],
+    });
+    expect(await store.getProvider("corp.example")).toBeUndefined();
+    database.close();
+  });
+
   it("the Worker build refuses a settings file with a directory (Node-only), with file and line", async () => {
     const file = join(scratch, "worker.yaml");
     writeFileSync(
