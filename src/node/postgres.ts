@@ -168,6 +168,13 @@ async function migrate(pool: pg.Pool, migrations: readonly Migration[]): Promise
   }
 }
 
+/** A connection whose attempt to connect gives up after {@link CONNECT_TIMEOUT_MS}. */
+class BoundedClient extends pg.Client {
+  constructor(config?: pg.ClientConfig) {
+    super({ ...config, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  }
+}
+
 /** Options of {@link openPostgres}. */
 export interface PostgresOptions {
   /** Operator log: connections the pool lost while idle. */
@@ -189,7 +196,10 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? POOL_SIZE,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // The connect timeout goes to each connection, not to the pool: pg-pool would apply it to
+    // waiting for a free connection too, failing requests that merely queue behind a burst of
+    // writes. The wait is bounded anyway: every query ahead gives up after QUERY_TIMEOUT_MS.
+    Client: BoundedClient,
     query_timeout: QUERY_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
