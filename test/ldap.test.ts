@@ -4,7 +4,7 @@
  * carries a user name or a person's name, unknown mailboxes answered in the same shape, directory
  * failures and timeouts answered as without a directory, and the RFC 4515 filter injection cases.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,6 +32,7 @@ import {
 import { freePort } from "./helpers/wrangler-dev.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "mailconf-ldap-test-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const address = (text: string) => {
   const parsed = parseEmailAddress(text);
   if (!parsed) throw new Error(`not an address: ${text}`);
