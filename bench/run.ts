@@ -24,6 +24,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon, { type Options, type Result } from "autocannon";
+import { startupBench } from "./startup.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CORPUS = resolve(HERE, "../../shared/corpus/autodiscover");
@@ -272,6 +273,7 @@ async function main(): Promise<number> {
     child.send({ type: "stop" });
     setTimeout(() => child.kill(), 2000).unref();
   }
+  failures.push(...startupBench((line) => console.log(line)));
   if (failures.length > 0) {
     console.log(`\n${CHECK ? "bench --check FAILED" : "problems"}:\n  ${failures.join("\n  ")}`);
     return CHECK ? 1 : 0;

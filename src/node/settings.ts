@@ -8,8 +8,7 @@ import { type ComposedStore, ConfigError, composeStore, type SettingsFileSource 
 import { BUILTIN_PROVIDERS } from "../providers/builtin.ts";
 import { formatPath } from "../providers/model.ts";
 import type { MxResolver, MxStoreOptions } from "../providers/mx.ts";
-import { loadIspdb, readSettingsFile } from "./config-files.ts";
-import { openSqlite, type SqliteDatabase } from "./sqlite.ts";
+import type { SqliteDatabase } from "./sqlite.ts";
 
 /** What `mailconf serve` and `mailconf check` read settings from. */
 export interface SettingsSources {
@@ -53,6 +52,7 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
   const aliasChecks: { file: string; alias: string; target: string; line: number }[] = [];
   for (const file of sources.configFiles ?? []) {
     try {
+      const { readSettingsFile } = await import("./config-files.ts");
       const { settings, lineOf } = await readSettingsFile(file);
       for (const [alias, target] of Object.entries(settings.aliases)) {
         aliasChecks.push({ file, alias, target, line: lineOf(["aliases", alias]) });
@@ -64,10 +64,14 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  const ispdb = sources.ispdb ? { source: sources.ispdb, ...(await loadIspdb(sources.ispdb)) } : undefined;
+  // The YAML, ISPDB and SQLite modules load only when their source is given (CLI start-up time).
+  const ispdb = sources.ispdb
+    ? { source: sources.ispdb, ...(await (await import("./config-files.ts")).loadIspdb(sources.ispdb)) }
+    : undefined;
   let database: SqliteDatabase | undefined;
   if (sources.db) {
     try {
+      const { openSqlite } = await import("./sqlite.ts");
       database = await openSqlite(sources.db);
     } catch (e) {
       throw new ConfigError([`--db ${sources.db}: ${(e as Error).message}`]);
