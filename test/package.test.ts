@@ -1,5 +1,6 @@
 /**
- * The installable package (issue 12): `npm pack` (its prepack script compiles dist/), then
+ * The installable package (issue 12): `npm pack` of the dist/ that `npm test` builds first (packed
+ * with --ignore-scripts, so dist/ is not rebuilt under the other tests that run bin/mailconf.js), then
  * `npm i -g --prefix <tmp> ./mailconf-<version>.tgz` with npm's cache first (`--prefer-offline`:
  * after `npm ci` the cache holds every dependency), and the installed `mailconf` run from a
  * directory outside the repository: --version, check, and serve answering autoconfig, Autodiscover
@@ -39,7 +40,10 @@ function run(command: string, args: string[], cwd: string) {
 let server: ChildProcess | undefined;
 
 beforeAll(() => {
-  const packed = run("npm", ["pack", "--pack-destination", work], REPO_ROOT);
+  // Run alone (`npx vitest run test/package.test.ts`) on a checkout never built: build once.
+  if (!existsSync(join(REPO_ROOT, "dist/cli/main.js")))
+    expect(run("npm", ["run", "build"], REPO_ROOT).status).toBe(0);
+  const packed = run("npm", ["pack", "--ignore-scripts", "--pack-destination", work], REPO_ROOT);
   expect(packed.stderr + packed.stdout).toContain(`${pkg.name}-${pkg.version}.tgz`);
   expect(packed.status).toBe(0);
   const tarball = join(work, `${pkg.name}-${pkg.version}.tgz`);
