@@ -28,6 +28,7 @@ import { parseArgs } from "node:util";
 import autocannon, { type Options, type Result } from "autocannon";
 import { runAttackScenarios } from "./attacks.ts";
 import { directoryBench } from "./directory.ts";
+import { startupBench } from "./startup.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CORPUS = resolve(HERE, "../../shared/corpus/autodiscover");
@@ -281,6 +282,7 @@ async function main(): Promise<number> {
   }
   // Attacks against the real `mailconf serve`: normal-request p99 under attack vs idle (bench/attacks.ts).
   failures.push(...(await runAttackScenarios({ load, percentile, duration: DURATION })));
+  failures.push(...startupBench((line) => console.log(line)));
   if (failures.length > 0) {
     console.log(`\n${CHECK ? "bench --check FAILED" : "problems"}:\n  ${failures.join("\n  ")}`);
     return CHECK ? 1 : 0;

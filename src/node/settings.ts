@@ -15,7 +15,7 @@ import { BUILTIN_PROVIDERS } from "../providers/builtin.ts";
 import { formatPath } from "../providers/model.ts";
 import type { MxResolver, MxStoreOptions } from "../providers/mx.ts";
 import { LayeredStore, type SettingsStore } from "../providers/store.ts";
-import { loadIspdb, readSettingsFile } from "./config-files.ts";
+import type { loadIspdb } from "./config-files.ts";
 import { type Database, openDatabase } from "./database.ts";
 
 /** What `mailconf serve` and `mailconf check` read settings from. */
@@ -123,6 +123,7 @@ async function readFileSources(sources: SettingsSources): Promise<{
   const aliasChecks: AliasCheck[] = [];
   for (const file of sources.configFiles ?? []) {
     try {
+      const { readSettingsFile } = await import("./config-files.ts");
       const { settings, lineOf } = await readSettingsFile(file);
       for (const [alias, target] of Object.entries(settings.aliases)) {
         aliasChecks.push({ file, alias, target, line: lineOf(["aliases", alias]) });
@@ -134,7 +135,10 @@ async function readFileSources(sources: SettingsSources): Promise<{
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  const ispdb = sources.ispdb ? { source: sources.ispdb, ...(await loadIspdb(sources.ispdb)) } : undefined;
+  // The YAML and ISPDB modules load only when their source is given (CLI start-up time).
+  const ispdb = sources.ispdb
+    ? { source: sources.ispdb, ...(await (await import("./config-files.ts")).loadIspdb(sources.ispdb)) }
+    : undefined;
   return { files, ispdb, aliasChecks };
 }
 
