@@ -19,6 +19,8 @@ declare module "autocannon" {
       path?: string;
       setupRequest?: (request: { path: string; method?: string }) => { path: string; method?: string };
     }[];
+    /** Requests per second across all connections. */
+    overallRate?: number;
   }
   export interface Histogram {
     average: number;

@@ -12,7 +12,12 @@
  *    parameter entity) and an oversized body (64 KiB, four times the cap), 2,000 sequential requests
  *    each on one connection: refusal latency p50/p99 inside mailconf (request in → Response out) and
  *    for the loopback round trip, and the heap growth of the server process over those refusals.
- * 3. `--scale [N]` (bench/scale.ts): a store of 10 versus N (default 1,000,000) published domains.
+ * 3. Login names from a directory (bench/directory.ts): autoconfig GET and Autodiscover POST for a
+ *    provider with a directory (warm cache) as a ratio to one without.
+ * 4. Attacks against the real `mailconf serve` (bench/attacks.ts, `--rate-limit 0`): a normal
+ *    client's p99 during pipelining and attribute-heavy bodies as a ratio to its idle p99.
+ * 5. Start-up time of the compiled `mailconf` command (bench/startup.ts).
+ * 6. `--scale [N]` (bench/scale.ts): a store of 10 versus N (default 1,000,000) published domains.
  *
  * `--check` (CI) runs 1 round at 10 connections, 1 s per case, and exits 1 if a refusal's in-server
  * p99 is ≥ 10 ms, the heap grows more than 4 MiB over 2,000 refusals, a refusal is not the expected
@@ -29,8 +34,11 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Options } from "autocannon";
+import { runAttackScenarios } from "./attacks.ts";
+import { directoryBench } from "./directory.ts";
 import { fmt, load, median, percentile } from "./load.ts";
 import { runScale, type ScaleReport } from "./scale.ts";
+import { startupBench } from "./startup.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CORPUS = resolve(HERE, "../../shared/corpus/autodiscover");
@@ -456,6 +464,22 @@ async function main(): Promise<number> {
     child.send({ type: "stop" });
     setTimeout(() => child.kill(), 2000).unref();
   }
+  // The sections of issues 13, 15 and 12, each in its own processes; their tables go to stderr with --json.
+  const print = ARGS.json ? console.error : console.log;
+  const printed = async <T>(run: () => Promise<T>): Promise<T> => {
+    const log = console.log;
+    console.log = print;
+    try {
+      return await run();
+    } finally {
+      console.log = log;
+    }
+  };
+  // Login names from a directory, warm cache, as a ratio to the same request without one (issue 15).
+  failures.push(...(await printed(() => directoryBench(ARGS.duration))));
+  // Attacks against the real `mailconf serve`: normal-request p99 under attack vs idle (bench/attacks.ts).
+  failures.push(...(await printed(() => runAttackScenarios({ load, percentile, duration: ARGS.duration }))));
+  failures.push(...startupBench(print));
   if (ARGS.scale !== undefined)
     scale = await runScale({
       domains: ARGS.scale,

@@ -18,12 +18,21 @@
  * Runtime-neutral: Web APIs only (it runs on Node.js and on Workers). Signing is imported when a
  * signer is made, so commands without one do not load the CMS code.
  */
+
 import { DEFAULT_DOH_URL, dohMxResolver } from "./dns/doh.ts";
 import { parseAdminTokens } from "./handlers/admin-auth.ts";
 import type { AppDeps, ProfileSigner } from "./handlers/context.ts";
+import type { Operations } from "./handlers/operations.ts";
+import type { DirectoryLookup } from "./providers/directory.ts";
 import type { Provider, SettingsFile } from "./providers/model.ts";
 import { type MxResolver, MxStore, type MxStoreOptions } from "./providers/mx.ts";
-import { LayeredStore, MemoryStore, type ProviderEntry, type SettingsStore } from "./providers/store.ts";
+import {
+  LayeredStore,
+  MemoryStore,
+  type ProviderEntry,
+  type SettingsStore,
+  SwappableStore,
+} from "./providers/store.ts";
 import type { ProfileSigner as CmsSigner } from "./signing/signer.ts";
 import type { SqlDriver } from "./store/sql.ts";
 import { SqlStore } from "./store/sql-store.ts";
@@ -76,6 +85,11 @@ export interface StoreSources {
 export interface ComposedStore {
   /** What the app answers from: every layer, then resolution by MX. */
   store: SettingsStore;
+  /**
+   * The file layers (settings files → ISPDB → built-in), replaced whole by a reload (Node, SIGHUP):
+   * `files.swap(fileLayers(…).store)`; lookups see the old or the new layers, never a mix.
+   */
+  files: SwappableStore;
   /** Every layer, without resolution by MX (alias checks; what `mailconf dns` reads). */
   layers: SettingsStore;
   /** The SQL store of published settings, when a driver was given (the admin API writes to it). */
@@ -93,6 +107,29 @@ export interface ComposedStore {
  * A provider id of a lower layer can be named by a published domain (`fallback` of the SQL store).
  */
 export function composeStore(sources: StoreSources): ComposedStore {
+  const read = fileLayers(sources);
+  const report = read.report;
+  const files = new SwappableStore(read.store);
+  const sql = sources.sql
+    ? new SqlStore(sources.sql, { fallback: files, log: sources.log, cache: sources.sqlCache })
+    : undefined;
+  const layers = sql ? new LayeredStore([sql, files]) : files;
+  let store: SettingsStore = layers;
+  if (sources.mx) {
+    store = new MxStore(layers, sources.mx.resolver, { log: sources.log, ...sources.mx.options });
+    report.push("resolution by MX: on (for domains no source knows, when a provider declares mxHosts)");
+  }
+  return { store, files, layers, sql, report };
+}
+
+/**
+ * The file layers of {@link composeStore}: settings files in the order given → ISPDB providers →
+ * built-in providers, and a report line for each.
+ */
+export function fileLayers(sources: Pick<StoreSources, "files" | "ispdb" | "builtin">): {
+  store: SettingsStore;
+  report: string[];
+} {
   const report: string[] = [];
   const read: SettingsStore[] = [];
   for (const { source, settings } of sources.files ?? []) {
@@ -114,17 +151,7 @@ export function composeStore(sources: StoreSources): ComposedStore {
     read.push(new MemoryStore(sources.builtin.map((provider) => ({ provider, source: "built-in" }))));
     report.push(`built-in: ${sources.builtin.length} provider(s)`);
   }
-  const files = new LayeredStore(read);
-  const sql = sources.sql
-    ? new SqlStore(sources.sql, { fallback: files, log: sources.log, cache: sources.sqlCache })
-    : undefined;
-  const layers = sql ? new LayeredStore([sql, files]) : files;
-  let store: SettingsStore = layers;
-  if (sources.mx) {
-    store = new MxStore(layers, sources.mx.resolver, { log: sources.log, ...sources.mx.options });
-    report.push("resolution by MX: on (for domains no source knows, when a provider declares mxHosts)");
-  }
-  return { store, layers, sql, report };
+  return { store: new LayeredStore(read), report };
 }
 
 /**
@@ -268,6 +295,10 @@ export interface AppSources {
   log?: (message: string) => void;
   /** How request bodies are read (AppDeps.readBody): the Node entry reads the Node request. */
   readBody?: AppDeps["readBody"];
+  /** Client address, rate limits, access log and metrics, readiness (src/handlers/operations.ts). */
+  ops?: Operations;
+  /** Directory lookups (Node: src/node/ldap.ts); absent on Workers (docs/ldap.md). */
+  directory?: DirectoryLookup;
 }
 
 /**
@@ -293,6 +324,8 @@ export function composeApp(store: ComposedStore, sources: AppSources): { deps: A
     log: sources.log,
     admin,
     readBody: sources.readBody,
+    ops: sources.ops,
+    directory: sources.directory,
   };
   return { deps, report };
 }

@@ -11,7 +11,7 @@ import { AnswerCache } from "../src/handlers/answer-cache.ts";
 import { accountSettings } from "../src/providers/account.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { type EmailAddress, parseEmailAddress } from "../src/providers/domain.ts";
-import type { Provider } from "../src/providers/model.ts";
+import { type Provider, parseProvider } from "../src/providers/model.ts";
 import { MemoryStore, type Resolution, type SettingsStore } from "../src/providers/store.ts";
 import { renderOutlookSettings } from "../src/templates/autodiscover.ts";
 import { compileByLocalPart, LOCAL_PART_SENTINEL } from "../src/templates/compiled.ts";
@@ -149,4 +149,73 @@ describe("compiled answers", () => {
       (await store.resolve("hoster.example.net"))?.provider,
     );
   });
+});
+
+describe("providers with a directory bypass the compiled and cached answers", () => {
+  const parsed = parseProvider({
+    id: "corp.example",
+    displayName: "Corp",
+    domains: ["corp.example"],
+    incoming: [
+      { type: "imap", hostname: "imap.corp.example", port: 993, socketType: "SSL", username: "%LOGINNAME%" },
+    ],
+    outgoing: [{ hostname: "smtp.corp.example", port: 465, socketType: "SSL", username: "%LOGINNAME%" }],
+    directory: { url: "ldaps://ldap.corp.example", base: "dc=corp,dc=example" },
+  });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  const corp = parsed.value;
+  // The directory's answers, changed by the test between requests (as the LDAP server's data may be).
+  const logins = new Map([
+    ["jane@corp.example", "jdoe"],
+    ["max@corp.example", "mmuster"],
+  ]);
+  const app = createApp({
+    store: new MemoryStore([{ provider: corp, source: "test" }]),
+    publicUrl: "https://autoconfig.corp.example",
+    directory: async (_directory, address) => {
+      const loginName = logins.get(address.address);
+      return loginName ? { loginName } : undefined;
+    },
+  });
+  const text = (path: string, init?: RequestInit) =>
+    Promise.resolve(app.request(path, init)).then(async (r) => {
+      expect(r.status).toBe(200);
+      return r.text();
+    });
+  const endpoints = ["autoconfig", "autodiscover", "mobileconfig", "guide", "settingsApi"] as const;
+  type Endpoint = (typeof endpoints)[number];
+  const get: Record<Endpoint, (address: string) => Promise<string>> = {
+    autoconfig: (a) => text(`/mail/config-v1.1.xml?emailaddress=${encodeURIComponent(a)}`),
+    autodiscover: (a) =>
+      text("/autodiscover/autodiscover.xml", {
+        method: "POST",
+        headers: { "Content-Type": "text/xml" },
+        body: `<?xml version="1.0"?><Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"><Request><EMailAddress>${a}</EMailAddress><AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema></Request></Autodiscover>`,
+      }),
+    mobileconfig: (a) => text(`/mobileconfig?email=${encodeURIComponent(a)}`),
+    guide: (a) => text(`/?email=${encodeURIComponent(a)}`),
+    settingsApi: (a) => text(`/api/v1/settings?email=${encodeURIComponent(a)}`),
+  };
+  const loginOf: Record<Endpoint, (body: string) => string | undefined> = {
+    autoconfig: (b) => b.match(/<incomingServer type="imap">[\s\S]*?<username>([^<]*)<\/username>/)?.[1],
+    autodiscover: (b) => b.match(/<Type>IMAP<\/Type>[\s\S]*?<LoginName>([^<]*)<\/LoginName>/)?.[1],
+    mobileconfig: (b) => b.match(/<key>IncomingMailServerUsername<\/key>\s*<string>([^<]*)<\/string>/)?.[1],
+    guide: (b) => (b.includes(">jdoe<") ? "jdoe" : b.includes(">mmuster<") ? "mmuster" : undefined),
+    settingsApi: (b) => (JSON.parse(b) as { incoming: { username: string }[] }).incoming[0]?.username,
+  };
+  for (const endpoint of endpoints) {
+    it(`${endpoint}: each address gets its own login name, and a directory change is served at once`, async () => {
+      logins.set("jane@corp.example", "jdoe");
+      // Jane first, so a compiled or cached form would hand her login name to Max.
+      expect(loginOf[endpoint](await get[endpoint]("jane@corp.example"))).toBe("jdoe");
+      expect(loginOf[endpoint](await get[endpoint]("max@corp.example"))).toBe("mmuster");
+      expect(loginOf[endpoint](await get[endpoint]("jane@corp.example"))).toBe("jdoe");
+      // Not in the directory: the fallback login name (the address), not a cached one.
+      logins.delete("jane@corp.example");
+      const fallback = await get[endpoint]("jane@corp.example");
+      expect(fallback).not.toContain("jdoe");
+      if (endpoint !== "guide") expect(loginOf[endpoint](fallback)).toBe("jane@corp.example");
+      logins.set("jane@corp.example", "jdoe");
+    });
+  }
 });

@@ -59,7 +59,13 @@ async function readJson(
       response: errors(c, 415, one(["headers", "Content-Type"], "expected Content-Type: application/json")),
     };
   }
-  const body = await readBodyCapped(c.req.raw, MAX_ADMIN_BODY_BYTES);
+  let body: Awaited<ReturnType<typeof readBodyCapped>>;
+  try {
+    body = await readBodyCapped(c.req.raw, MAX_ADMIN_BODY_BYTES);
+  } catch {
+    // The client broke off the upload: nobody reads this answer, and it is not a server fault.
+    return { ok: false, response: errors(c, 400, one([], "the upload was broken off")) };
+  }
   if (!body.ok) {
     return {
       ok: false,
@@ -200,6 +206,14 @@ export function adminRoutes(app: Hono, deps: AppDeps): void {
     }
     const parsed = parseProvider(data);
     if (!parsed.ok) problems.push(...parsed.errors);
+    else if (parsed.value.directory)
+      // It names a password file, an environment variable and a server as seen from this machine:
+      // through the API, a token would let its holder send a file's first line to any LDAP server.
+      problems.push({
+        path: ["directory"],
+        message:
+          "a directory can only be configured in a settings file, not through the admin API (docs/ldap.md)",
+      });
     if (!parsed.ok || problems.length > 0) return errors(c, 400, problems);
     try {
       const { created } = await store().putProviders([parsed.value]);

@@ -6,13 +6,16 @@
  * The domain comes from `emailaddress` (optional; Thunderbird for Android sends none), else from
  * the Host name (`autoconfig.<domain>` or `<domain>`). Known domain: 200 clientConfig XML.
  * Unknown domain: 404 plain text (a 200 HTML page would be taken as a broken config).
+ * A provider with a `directory`: user names are expanded for the address (`%LOGINNAME%` from the
+ * directory, else its fallback), since clients know no `%LOGINNAME%`.
  */
 import type { Context, Hono } from "hono";
-import { normalizeDomain, parseEmailAddress } from "../providers/domain.ts";
+import { type EmailAddress, normalizeDomain, parseEmailAddress } from "../providers/domain.ts";
 import { renderAutoconfig } from "../templates/autoconfig.ts";
 import { AnswerCache } from "./answer-cache.ts";
 import {
   type AppDeps,
+  accountFor,
   COMMON_HEADERS,
   domainFromHost,
   getOnly,
@@ -36,20 +39,28 @@ export function autoconfigRoutes(app: Hono, deps: AppDeps): void {
   const handle = async (c: Context, pathDomain?: string) => {
     const emailParam = c.req.query("emailaddress");
     let domain: string | undefined;
+    let address: EmailAddress | undefined;
     if (pathDomain !== undefined) {
       domain = normalizeDomain(pathDomain);
       if (!domain) return plain(c, 400, "The path must end with a mail domain, e.g. /v1.1/example.com.");
     } else if (emailParam) {
-      const address = parseEmailAddress(emailParam);
+      address = parseEmailAddress(emailParam);
       if (!address) return plain(c, 400, "emailaddress is not a valid e-mail address.");
       domain = address.domain;
     } else {
       domain = domainFromHost(c.req.header("host"));
       if (!domain) return plain(c, 404, "No mail domain: pass ?emailaddress=user@domain.");
     }
-    const resolution = await resolveDomain(deps, domain);
+    const resolution = await resolveDomain(deps, domain, c);
     if (!resolution) return plain(c, 404, `No settings for ${domain}.`);
     const { provider } = resolution;
+    if (provider.directory) {
+      // User names from the directory (%LOGINNAME%), expanded here: clients know no such placeholder.
+      // Per address, so never from the answer cache.
+      const account = await accountFor(deps, resolution, address);
+      const expanded = { ...provider, incoming: account.incoming, outgoing: account.outgoing };
+      return respond(renderAutoconfig({ provider: expanded, domain }), 200, HEADERS);
+    }
     return respond(
       answers.get(domain, provider, () => renderAutoconfig({ provider, domain })),
       200,

@@ -17,7 +17,7 @@
  * corpus README's decision). Every local part of a known domain gets the same answer with its own
  * address filled in (no account enumeration). Never 401, never a 5xx, never request text in a namespace.
  */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { LRUCache } from "lru-cache";
 import { accountSettings } from "../providers/account.ts";
 import { type EmailAddress, parseEmailAddress } from "../providers/domain.ts";
@@ -34,11 +34,16 @@ import { escapeXml } from "../templates/xml.ts";
 import { AnswerCache } from "./answer-cache.ts";
 import {
   type AutodiscoverRequest,
+  isAutodiscoverXmlPath,
   MAX_AUTODISCOVER_BODY_BYTES,
   parseAutodiscoverRequest,
 } from "./autodiscover-request.ts";
+
+export { isAutodiscoverXmlPath } from "./autodiscover-request.ts";
+
 import { type CappedBody, readBodyCapped } from "./body.ts";
-import { type AppDeps, COMMON_HEADERS, maskAddress, respond } from "./context.ts";
+import { type AppDeps, accountFor, COMMON_HEADERS, maskAddress, respond } from "./context.ts";
+import { noteDomain } from "./operations.ts";
 
 const XML_HEADERS = {
   ...COMMON_HEADERS,
@@ -93,17 +98,15 @@ const ok = (body: string): PoxAnswer => ({ status: 200, body });
 const error = (code: keyof typeof AUTODISCOVER_ERRORS, mobilesync = false): PoxAnswer =>
   ok(renderAutodiscoverError(code, { mobilesync }));
 
-/** True for the POX path in any letter case, with or without one trailing slash. */
-export function isAutodiscoverXmlPath(path: string): boolean {
-  const p = path.toLowerCase();
-  return p === "/autodiscover/autodiscover.xml" || p === "/autodiscover/autodiscover.xml/";
-}
-
 /**
  * Decides the answer to a parsed request (the dispatch table of this module's docstring).
  * Store faults are logged and answered with error 603.
  */
-export async function answerAutodiscover(deps: AppDeps, request: AutodiscoverRequest): Promise<PoxAnswer> {
+export async function answerAutodiscover(
+  deps: AppDeps,
+  request: AutodiscoverRequest,
+  c?: Context,
+): Promise<PoxAnswer> {
   if (request.schema === "other") return error(601);
   const mobilesync = request.schema === "mobilesync";
   if (!request.emailAddress) {
@@ -122,6 +125,7 @@ export async function answerAutodiscover(deps: AppDeps, request: AutodiscoverReq
     deps.log?.(`autodiscover: settings store failed for ${maskAddress(address)}: ${(e as Error).message}`);
     return error(603, mobilesync);
   }
+  noteDomain(c, address.domain, resolution !== undefined);
   if (!resolution) {
     deps.log?.(`autodiscover: unknown domain for ${maskAddress(address)}`);
     return error(mobilesync ? 601 : 500, mobilesync);
@@ -133,12 +137,16 @@ export async function answerAutodiscover(deps: AppDeps, request: AutodiscoverReq
   if (mobilesync) {
     const url = resolution.provider.activeSync?.url;
     if (!url) return error(601, true);
-    const account = accountSettings(resolution, address);
+    const account = await accountFor(deps, resolution, address);
     return ok(
       redirect ? renderMobilesyncRedirect(account, redirect) : renderMobilesyncSettings(account, url),
     );
   }
-  return ok(redirect ? renderRedirectAddr(redirect) : outlookSettings(resolution, address));
+  if (redirect) return ok(renderRedirectAddr(redirect));
+  // A directory's login name differs per address: never from the compiled answer.
+  if (resolution.provider.directory)
+    return ok(renderOutlookSettings(await accountFor(deps, resolution, address)));
+  return ok(outlookSettings(resolution, address));
 }
 
 function send(answer: PoxAnswer): Response {
@@ -166,6 +174,6 @@ export function autodiscoverRoutes(app: Hono, deps: AppDeps): void {
       deps.log?.(`autodiscover: request refused (${parsed.reason})`);
       return send(error(600));
     }
-    return send(await answerAutodiscover(deps, parsed.request));
+    return send(await answerAutodiscover(deps, parsed.request, c));
   });
 }

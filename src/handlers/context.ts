@@ -3,11 +3,14 @@
  * Handlers read requests and shape responses; settings knowledge stays in providers/.
  */
 import type { Context, Handler, Hono } from "hono";
+import { type AccountSettings, accountSettings } from "../providers/account.ts";
+import type { DirectoryLookup } from "../providers/directory.ts";
 import type { EmailAddress } from "../providers/domain.ts";
 import { normalizeDomain } from "../providers/domain.ts";
 import type { Resolution, SettingsStore } from "../providers/store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
 import type { CappedBody } from "./body.ts";
+import { noteDomain, type Operations } from "./operations.ts";
 
 /** Signs a profile: the exact plist bytes in, DER CMS SignedData out (see src/signing). */
 export type ProfileSigner = (content: Uint8Array) => Promise<Uint8Array>;
@@ -31,15 +34,23 @@ export interface AppDeps {
    * (readBodyCapped); the Node entry reads the Node request directly (src/node/body.ts).
    */
   readBody?: (c: Context, maxBytes: number) => Promise<CappedBody>;
+  /** Client address, rate limits, access log and metrics, readiness (see operations.ts). */
+  ops?: Operations;
+  /**
+   * Looks addresses up in a provider's `directory` (Node: src/node/ldap.ts, cached). Absent (Workers)
+   * → providers with a directory answer as without one (`fallbackLoginName`, the address).
+   */
+  directory?: DirectoryLookup;
 }
 
 /**
  * The mail domain named by the Host header: `autoconfig.<domain>`, `autodiscover.<domain>`,
- * `ua-auto-config.<domain>` (PACC) or `<domain>` itself, port removed. `undefined` for IP addresses and names that are not domains.
+ * `ua-auto-config.<domain>` (PACC) or `<domain>` itself, port (also an empty one, `example.com:`)
+ * removed. `undefined` for IP addresses and names that are not domains.
  */
 export function domainFromHost(host: string | undefined): string | undefined {
   if (!host) return undefined;
-  const name = host.replace(/:\d+$/, "").replace(/^\[.*\]$/, "");
+  const name = host.replace(/:\d*$/, "").replace(/^\[.*\]$/, "");
   const stripped = name.replace(/^(autoconfig|autodiscover|ua-auto-config)\./i, "");
   return normalizeDomain(stripped);
 }
@@ -65,14 +76,39 @@ export function requestTarget(requestUrl: string): URL {
   }
 }
 
-/** Resolves a domain through the store; store faults count as "unknown" (logged), never a 5xx. */
-export async function resolveDomain(deps: AppDeps, domain: string): Promise<Resolution | undefined> {
+/**
+ * Resolves a domain through the store; store faults count as "unknown" (logged), never a 5xx.
+ * With the request's context, the domain and whether it was known are noted for the access log,
+ * metrics and rate limits ({@link noteDomain}).
+ */
+export async function resolveDomain(
+  deps: AppDeps,
+  domain: string,
+  c?: Context,
+): Promise<Resolution | undefined> {
+  let resolution: Resolution | undefined;
   try {
-    return await deps.store.resolve(domain);
+    resolution = await deps.store.resolve(domain);
   } catch (e) {
     deps.log?.(`settings store failed for a lookup: ${(e as Error).message}`);
-    return undefined;
   }
+  noteDomain(c, domain, resolution !== undefined);
+  return resolution;
+}
+
+/**
+ * The account settings for an address, with the provider's directory asked when it has one
+ * (bounded in time, cached; never throws). Providers without a directory: {@link accountSettings}
+ * at once, no lookup.
+ */
+export async function accountFor(
+  deps: AppDeps,
+  resolution: Resolution,
+  address?: EmailAddress,
+): Promise<AccountSettings> {
+  const directory = resolution.provider.directory;
+  if (!directory || !address || !deps.directory) return accountSettings(resolution, address);
+  return accountSettings(resolution, address, await deps.directory(directory, address));
 }
 
 /** Masks an address for logs: `j***@example.com`. */

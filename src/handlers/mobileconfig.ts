@@ -5,9 +5,8 @@
  * Missing or malformed `email` → 400, unknown domain → 404: a small page naming the parameter.
  */
 import type { Context, Hono } from "hono";
-import { accountSettings } from "../providers/account.ts";
-import { type EmailAddress, parseEmailAddress } from "../providers/domain.ts";
-import type { Resolution } from "../providers/store.ts";
+import { type AccountSettings, accountSettings } from "../providers/account.ts";
+import { parseEmailAddress } from "../providers/domain.ts";
 import { renderMobileconfig } from "../templates/mobileconfig.ts";
 import {
   type ProfileProblem,
@@ -15,7 +14,7 @@ import {
   renderProfileProblemPage,
 } from "../templates/profile-page.ts";
 import { AnswerCache } from "./answer-cache.ts";
-import { type AppDeps, COMMON_HEADERS, getOnly, resolveDomain, respond } from "./context.ts";
+import { type AppDeps, accountFor, COMMON_HEADERS, getOnly, resolveDomain, respond } from "./context.ts";
 import { pageSecurityHeaders } from "./page-headers.ts";
 
 /** `jane.doe@example.com` → `jane.doe-at-example.com.mobileconfig` (ASCII letters, digits, `.-_` only). */
@@ -59,8 +58,8 @@ export function mobileconfigRoutes(app: Hono, deps: AppDeps): void {
     PROFILE_CACHE_ENTRIES,
     PROFILE_CACHE_TTL_MS,
   );
-  const make = async (resolution: Resolution, address: EmailAddress) => {
-    const xml = await renderMobileconfig(accountSettings(resolution, address));
+  const make = async (account: AccountSettings) => {
+    const xml = await renderMobileconfig(account);
     const bytes = new TextEncoder().encode(xml);
     if (!deps.signProfile) return { body: bytes, signed: false };
     try {
@@ -75,11 +74,18 @@ export function mobileconfigRoutes(app: Hono, deps: AppDeps): void {
     if (!email?.trim()) return problem(c, 400, { kind: "missing" });
     const address = parseEmailAddress(email);
     if (!address) return problem(c, 400, { kind: "malformed", value: email });
-    const resolution = await resolveDomain(deps, address.domain);
+    const resolution = await resolveDomain(deps, address.domain, c);
     if (!resolution) return problem(c, 404, { kind: "unknown-domain", domain: address.domain });
-    const key = address.address;
-    const profile = await profiles.get(key, resolution.provider, () => make(resolution, address));
-    if (deps.signProfile && !profile.signed) profiles.delete(key);
+    // A directory's login name differs per address and may change there: such profiles are not kept.
+    let profile: Awaited<ReturnType<typeof make>>;
+    if (resolution.provider.directory) profile = await make(await accountFor(deps, resolution, address));
+    else {
+      const key = address.address;
+      profile = await profiles.get(key, resolution.provider, () =>
+        make(accountSettings(resolution, address)),
+      );
+      if (deps.signProfile && !profile.signed) profiles.delete(key);
+    }
     return respond(profile.body, 200, {
       ...COMMON_HEADERS,
       "Content-Type": "application/x-apple-aspen-config",

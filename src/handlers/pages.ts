@@ -12,14 +12,13 @@
  * allowed by its SHA-256 hash (pageSecurityHeaders, src/handlers/page-headers.ts).
  */
 import type { Context, Hono } from "hono";
-import { accountSettings } from "../providers/account.ts";
 import { type EmailAddress, parseEmailAddress } from "../providers/domain.ts";
 import type { Resolution } from "../providers/store.ts";
 import { type GuidePageInput, renderGuidePage } from "../templates/guide.ts";
 import { FAVICON_SVG } from "../templates/html.ts";
 import { renderSettingsJson, settingsGuide, settingsOpenApiSchema } from "../templates/settings-json.ts";
 import { AnswerCache } from "./answer-cache.ts";
-import { type AppDeps, getOnly, resolveDomain } from "./context.ts";
+import { type AppDeps, accountFor, getOnly, resolveDomain } from "./context.ts";
 import { pageSecurityHeaders } from "./page-headers.ts";
 
 export { contentSecurityPolicy, pageSecurityHeaders } from "./page-headers.ts";
@@ -29,7 +28,7 @@ type Lookup =
   | { ok: true; resolution: Resolution; address: EmailAddress }
   | { ok: false; status: 400 | 404; error: string; title: string; detail: string };
 
-async function lookup(deps: AppDeps, email: string): Promise<Lookup> {
+async function lookup(deps: AppDeps, email: string, c: Context): Promise<Lookup> {
   const address = parseEmailAddress(email);
   if (!address) {
     return {
@@ -40,7 +39,7 @@ async function lookup(deps: AppDeps, email: string): Promise<Lookup> {
       detail: "Check the spelling: an address looks like name@example.com.",
     };
   }
-  const resolution = await resolveDomain(deps, address.domain);
+  const resolution = await resolveDomain(deps, address.domain, c);
   if (!resolution) {
     return {
       ok: false,
@@ -54,9 +53,9 @@ async function lookup(deps: AppDeps, email: string): Promise<Lookup> {
   return { ok: true, resolution, address };
 }
 
-/** The guide's content for a found address. */
-const guideOf = (deps: AppDeps, found: { resolution: Resolution; address: EmailAddress }) =>
-  settingsGuide(accountSettings(found.resolution, found.address), deps.publicUrl);
+/** The guide's content for a found address (login names from the provider's directory, if any). */
+const guideOf = async (deps: AppDeps, found: { resolution: Resolution; address: EmailAddress }) =>
+  settingsGuide(await accountFor(deps, found.resolution, found.address), deps.publicUrl);
 
 /**
  * Guide pages kept per app, by the address as typed: a page holds a QR code of the address's profile
@@ -75,17 +74,20 @@ function jsonError(c: Context, status: 400 | 404, error: string): Response {
 
 /** Registers `/` and `/api/v1/settings` on `app`. */
 export function pagesRoutes(app: Hono, deps: AppDeps): void {
-  const pages = new AnswerCache<string>(GUIDE_PAGE_CACHE_ENTRIES);
+  const pages = new AnswerCache<Promise<string>>(GUIDE_PAGE_CACHE_ENTRIES);
   getOnly(app, "/", async (c) => {
     const email = c.req.query("email")?.trim();
     if (!email) {
       return c.body(renderGuidePage({}), 200, await pageSecurityHeaders("public, max-age=300"));
     }
-    const result = await lookup(deps, email);
+    const result = await lookup(deps, email, c);
     if (result.ok) {
-      const page = pages.get(email, result.resolution.provider, () =>
-        renderGuidePage({ email, guide: guideOf(deps, result) }),
-      );
+      // A directory's login name differs per address and may change there: such pages are not kept.
+      const page = result.resolution.provider.directory
+        ? renderGuidePage({ email, guide: await guideOf(deps, result) })
+        : await pages.get(email, result.resolution.provider, async () =>
+            renderGuidePage({ email, guide: await guideOf(deps, result) }),
+          );
       return c.body(page, 200, await pageSecurityHeaders("no-store"));
     }
     const input: GuidePageInput = { email, error: { title: result.title, detail: result.detail } };
@@ -100,9 +102,9 @@ export function pagesRoutes(app: Hono, deps: AppDeps): void {
   getOnly(app, "/api/v1/settings", async (c) => {
     const email = c.req.query("email")?.trim();
     if (!email) return jsonError(c, 400, "missing email: use /api/v1/settings?email=you@example.com");
-    const result = await lookup(deps, email);
+    const result = await lookup(deps, email, c);
     if (!result.ok) return jsonError(c, result.status, result.error);
-    return c.body(renderSettingsJson(guideOf(deps, result)), 200, {
+    return c.body(renderSettingsJson(await guideOf(deps, result)), 200, {
       "Content-Type": "application/json; charset=utf-8",
       "Cache-Control": "no-store",
       "Access-Control-Allow-Origin": "*",

@@ -1,15 +1,22 @@
 /**
  * Node-only: the settings sources of `mailconf serve`, `check`, `dns`, `validate` and the publishing
- * commands, read from disk (settings files, an ISPDB folder, the SQLite file) and handed to the
+ * commands, read from disk (settings files, an ISPDB folder, the SQLite file or PostgreSQL) and handed to the
  * composition root (composeStore in src/compose.ts), which layers them.
  */
 
-import { type ComposedStore, ConfigError, composeStore, type SettingsFileSource } from "../compose.ts";
+import {
+  type ComposedStore,
+  ConfigError,
+  composeStore,
+  fileLayers,
+  type SettingsFileSource,
+} from "../compose.ts";
 import { BUILTIN_PROVIDERS } from "../providers/builtin.ts";
 import { formatPath } from "../providers/model.ts";
 import type { MxResolver, MxStoreOptions } from "../providers/mx.ts";
-import { loadIspdb, readSettingsFile } from "./config-files.ts";
-import { openSqlite, type SqliteDatabase } from "./sqlite.ts";
+import { LayeredStore, type SettingsStore } from "../providers/store.ts";
+import type { loadIspdb } from "./config-files.ts";
+import { type Database, openDatabase } from "./database.ts";
 
 /** What `mailconf serve` and `mailconf check` read settings from. */
 export interface SettingsSources {
@@ -19,7 +26,10 @@ export interface SettingsSources {
   ispdb?: string;
   /** Serve the built-in providers (default true). */
   builtin?: boolean;
-  /** SQLite file of published settings (created and migrated if needed); none → no SQL store. */
+  /**
+   * Database of published settings: a `postgres://` URL, else a SQLite file path (created and
+   * migrated if needed); none → no SQL store.
+   */
   db?: string;
   /** Resolution by MX (see src/providers/mx.ts); none → unknown domains are not looked up in DNS. */
   mxResolver?: MxResolver;
@@ -37,11 +47,18 @@ export interface SettingsSources {
 /** The composed store (store, layers, sql, report) plus the open database and the files' publicUrl. */
 export interface LoadedSettings extends ComposedStore {
   /** The open database, when `db` was given. */
-  database?: SqliteDatabase;
+  database?: Database;
   /** `publicUrl` from the first settings file that sets one. */
   publicUrl?: string;
+  /**
+   * Reads the settings files and the ISPDB folder again and, only if all of them are valid (alias
+   * targets included), makes them answer every lookup from then on; the database stays open.
+   * @returns what was loaded, one line per layer
+   * @throws ConfigError with every problem as `file:line: path: rule`; the last good settings stay
+   */
+  reload(): Promise<string[]>;
   /** Closes the database, if one was opened. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -53,11 +70,66 @@ export interface LoadedSettings extends ComposedStore {
  *   instead) or the database cannot be opened or migrated
  */
 export async function loadSettings(sources: SettingsSources): Promise<LoadedSettings> {
+  const { files, ispdb, aliasChecks } = await readFileSources(sources);
+  let database: Database | undefined;
+  if (sources.db) {
+    try {
+      database = await openDatabase(sources.db, { log: sources.log });
+    } catch (e) {
+      throw new ConfigError([`--db: ${(e as Error).message}`]);
+    }
+  }
+  const builtin = sources.builtin === false ? undefined : BUILTIN_PROVIDERS;
+  const composed = composeStore({
+    sql: database,
+    files,
+    ispdb,
+    builtin,
+    mx: sources.mxResolver ? { resolver: sources.mxResolver, options: sources.mxOptions } : undefined,
+    log: sources.log,
+    sqlCache: sources.sqlCache,
+  });
+  if (database) {
+    const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
+    composed.report.unshift(`database: ${database.name}${migrated}`);
+  }
+  const problems = await aliasProblems(composed.layers, aliasChecks);
+  if (problems.length > 0) {
+    await database?.close();
+    throw new ConfigError(problems);
+  }
+  const db = database;
+  return {
+    ...composed,
+    database,
+    publicUrl: files.find((f) => f.settings.publicUrl)?.settings.publicUrl,
+    reload: async () => {
+      const next = await readFileSources(sources);
+      const read = fileLayers({ files: next.files, ispdb: next.ispdb, builtin });
+      const candidate = composed.sql ? new LayeredStore([composed.sql, read.store]) : read.store;
+      const problems = await aliasProblems(candidate, next.aliasChecks);
+      if (problems.length > 0) throw new ConfigError(problems);
+      composed.files.swap(read.store);
+      return read.report;
+    },
+    close: async () => await db?.close(),
+  };
+}
+
+type AliasCheck = { file: string; alias: string; target: string; line: number };
+
+/** Reads every settings file and the ISPDB folder. @throws ConfigError with every file's problems */
+async function readFileSources(sources: SettingsSources): Promise<{
+  files: SettingsFileSource[];
+  ispdb?: { source: string } & Awaited<ReturnType<typeof loadIspdb>>;
+  aliasChecks: AliasCheck[];
+}> {
   const files: SettingsFileSource[] = [];
   const problems: string[] = [];
-  const aliasChecks: { file: string; alias: string; target: string; line: number }[] = [];
+  const aliasChecks: AliasCheck[] = [];
   for (const file of sources.configFiles ?? []) {
     try {
+      const { readSettingsFile } = await import("./config-files.ts");
       const { settings, lineOf } = await readSettingsFile(file);
       for (const [alias, target] of Object.entries(settings.aliases)) {
         aliasChecks.push({ file, alias, target, line: lineOf(["aliases", alias]) });
@@ -69,32 +141,22 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  const ispdb = sources.ispdb ? { source: sources.ispdb, ...(await loadIspdb(sources.ispdb)) } : undefined;
-  let database: SqliteDatabase | undefined;
-  if (sources.db) {
-    try {
-      database = await openSqlite(sources.db);
-    } catch (e) {
-      throw new ConfigError([`--db ${sources.db}: ${(e as Error).message}`]);
-    }
-  }
-  const composed = composeStore({
-    sql: database,
-    files,
-    ispdb,
-    builtin: sources.builtin === false ? undefined : BUILTIN_PROVIDERS,
-    mx: sources.mxResolver ? { resolver: sources.mxResolver, options: sources.mxOptions } : undefined,
-    log: sources.log,
-    sqlCache: sources.sqlCache,
-  });
-  if (database) {
-    const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
-    composed.report.unshift(`database: ${database.path}${migrated}`);
-  }
-  // An alias must point at a domain some source serves by name (not at another alias): a typo here
-  // would silently make the alias domain unknown.
-  for (const check of aliasChecks) {
-    const hit = await composed.layers.resolve(check.target);
+  // The YAML and ISPDB modules load only when their source is given (CLI start-up time).
+  const ispdb = sources.ispdb
+    ? { source: sources.ispdb, ...(await (await import("./config-files.ts")).loadIspdb(sources.ispdb)) }
+    : undefined;
+  return { files, ispdb, aliasChecks };
+}
+
+/**
+ * An alias must point at a domain some source serves by name (not at another alias): a typo here
+ * would silently make the alias domain unknown.
+ * @returns the problems as `file:line: path: rule`
+ */
+async function aliasProblems(layers: SettingsStore, checks: AliasCheck[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const check of checks) {
+    const hit = await layers.resolve(check.target);
     if (!hit || hit.via === "alias") {
       problems.push(
         `${check.file}:${check.line}: ${formatPath(["aliases", check.alias])}: ${
@@ -103,15 +165,5 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
       );
     }
   }
-  if (problems.length > 0) {
-    database?.close();
-    throw new ConfigError(problems);
-  }
-  const db = database;
-  return {
-    ...composed,
-    database,
-    publicUrl: files.find((f) => f.settings.publicUrl)?.settings.publicUrl,
-    close: () => db?.close(),
-  };
+  return problems;
 }
