@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO_ROOT, SHARED } from "./external.ts";
+import { REPO_ROOT, SHARED } from "./external-status.ts";
 
 export { REPO_ROOT, SHARED };
 /** ../shared/corpus/ispdb: Mozilla's ISPDB files (MPL 2.0: read there, never copied here). */
