@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
 import { tokenHashLine } from "../src/handlers/admin-auth.ts";
 import { openApiDocument } from "../src/handlers/openapi.ts";
-import type { RunningServer } from "../src/node.ts";
+import type { RunningServer } from "../src/node/server.ts";
+import { openSqlite } from "../src/node/sqlite.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { ProviderSchema } from "../src/providers/model.ts";
-import { SqlStore } from "../src/providers/sql-store.ts";
 import { LayeredStore, MemoryStore } from "../src/providers/store.ts";
-import { openSqlite } from "../src/sqlite.ts";
+import { SqlStore } from "../src/store/sql-store.ts";
 import { expectValidProfile } from "./helpers/checks/expect.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";
 

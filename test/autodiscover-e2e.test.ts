@@ -11,7 +11,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { RunningServer } from "../src/node.ts";
+import type { RunningServer } from "../src/node/server.ts";
 import { describeShared } from "./helpers/external.ts";
 import { fetchBounded, rawRequest, startTestServer } from "./helpers/server.ts";
 import { AUTODISCOVER_DIR, FIXTURE_AUTODISCOVER_DIR, tempFile, wellFormed } from "./helpers/shared.ts";

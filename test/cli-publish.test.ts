@@ -8,10 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
-import { program } from "../src/cli.ts";
-import { ConfigError, loadIspdb, parseSettingsText } from "../src/config-files.ts";
+import { program } from "../src/cli/main.ts";
 import { tokenHashLine } from "../src/handlers/admin-auth.ts";
-import { loadSettings } from "../src/node.ts";
+import { ConfigError, loadIspdb, parseSettingsText } from "../src/node/config-files.ts";
+import { loadSettings } from "../src/node/server.ts";
 import { describeShared } from "./helpers/external.ts";
 import { FIXTURE_ISPDB_DIR, ISPDB_DIR, REPO_ROOT } from "./helpers/shared.ts";
 

@@ -6,7 +6,7 @@
  * with the in-repo checkers.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { type IspdbFolder, loadIspdb } from "../src/config-files.ts";
+import { type IspdbFolder, loadIspdb } from "../src/node/config-files.ts";
 import { accountSettings } from "../src/providers/account.ts";
 import { parseEmailAddress } from "../src/providers/domain.ts";
 import type { Provider } from "../src/providers/model.ts";

@@ -7,7 +7,7 @@
  * fast-xml-parser's lenient one).
  */
 import { XMLParser } from "fast-xml-parser";
-import { checkWellFormed, decodeText } from "../../../src/providers/xml-read.ts";
+import { checkWellFormed, decodeText } from "../../../src/xml/xml-read.ts";
 
 /** One element. */
 export interface Element {
