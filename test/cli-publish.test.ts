@@ -143,7 +143,7 @@ describe("mailconf import-ispdb", () => {
     expect(first.out).toContain("imported 7 provider(s)");
     expect(first.out).toContain("7 created, 0 replaced, 0 file(s) skipped");
     // bigmail.example.at is claimed by two files: the first published keeps it, and that is reported.
-    expect(first.out).toContain("ispdb:minimal.example.xml: bigmail.example.at kept with bigmail.example");
+    expect(first.err).toContain("ispdb:minimal.example.xml: bigmail.example.at kept with bigmail.example");
     const second = await cli("import-ispdb", FIXTURE_ISPDB_DIR, "--db", db);
     expect(second.out).toContain("0 created, 7 replaced");
     const loaded = await loadSettings({ db, builtin: false });
