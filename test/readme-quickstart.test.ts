@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "./helpers/external.ts";
 
 /** The fenced `sh` blocks of the README section `## Quick start`, as command lines (continuations joined). */
-export function quickStartCommands(readme: string): string[] {
+function quickStartCommands(readme: string): string[] {
   const start = readme.indexOf("\n## Quick start");
   if (start < 0) throw new Error("README.md has no '## Quick start' section");
   const end = readme.indexOf("\n## ", start + 1);
