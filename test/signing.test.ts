@@ -307,7 +307,7 @@ describe("Node: signing material from paths or PEM text (--sign-cert/--sign-key/
   it("nothing configured → no signer, and the start-up log says the profiles are unsigned", async () => {
     expect(await loadProfileSigner({})).toBeUndefined();
     expect(signingReport(undefined)).toEqual([
-      "Apple profiles are unsigned (no signing certificate configured; see --sign-cert in the README).",
+      "Apple profiles are unsigned (no signing certificate configured; see --sign-cert in docs/signing.md).",
     ]);
   });
 

@@ -577,7 +577,7 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
     }
   }
 
-  // --- Pages and JSON for people and integrations (README "Settings guide", "DNS records"):
+  // --- Pages and JSON for people and integrations (docs/clients.md "Settings guide", docs/dns.md):
   // absolute links come from the configured public URL, the same on both runtimes.
   const html = "text/html; charset=utf-8";
   cases.push(
@@ -685,7 +685,7 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
   cases.push({
     id: "admin-api-lifecycle",
     group: "admin",
-    title: "publish a provider and a domain, serve them, refuse bad writes, unpublish (README 'Admin API')",
+    title: "publish a provider and a domain, serve them, refuse bad writes, unpublish (docs/publishing.md 'Admin API')",
     volatile: "admin-updated-at",
     requests: [
       get("/api/v1/providers"),
