@@ -163,8 +163,8 @@ const autodiscoverError = (
 });
 
 /**
- * What each request fixture of test/fixtures/autodiscover must get (its README.md; the answers the
- * README's "Clients and answers" table gives). A fixture missing here fails the suite, so a new
+ * What each request fixture of test/fixtures/autodiscover must get (its README.md; the answers of
+ * docs/clients.md, "Autodiscover: clients and answers"). A fixture missing here fails the suite, so a new
  * fixture forces a decision.
  */
 const CORPUS_EXPECTATIONS: Record<string, CorpusExpectation> = {
