@@ -7,13 +7,12 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { type IspdbFolder, loadIspdb } from "../src/node/config-files.ts";
-import { accountSettings } from "../src/providers/account.ts";
-import { parseEmailAddress } from "../src/providers/domain.ts";
 import type { Provider } from "../src/providers/model.ts";
 import { MemoryStore } from "../src/providers/store.ts";
 import { renderAutoconfig } from "../src/templates/autoconfig.ts";
 import { renderOutlookSettings } from "../src/templates/autodiscover.ts";
 import { renderMobileconfig } from "../src/templates/mobileconfig.ts";
+import { accountFor } from "./helpers/accounts.ts";
 import { checkAutoconfigClients } from "./helpers/checks/autoconfig-clients.ts";
 import { validateAutoconfigStructure } from "./helpers/checks/autoconfig-schema.ts";
 import { expectValidProfile } from "./helpers/checks/expect.ts";
@@ -32,13 +31,7 @@ const provider = (id: string): Provider => {
   return entry.provider;
 };
 
-async function account(input: string) {
-  const address = parseEmailAddress(input);
-  if (!address) throw new Error(input);
-  const resolution = await store.resolve(address.domain);
-  if (!resolution) throw new Error(`no provider for ${input}`);
-  return accountSettings(resolution, address);
-}
+const account = (input: string) => accountFor(store, input);
 
 describe("ISPDB features, as read", () => {
   it("ISO-8859-1 files are decoded as Latin-1 (displayName, descr)", () => {

@@ -6,13 +6,12 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import { describe, expect, it } from "vitest";
-import { accountSettings } from "../src/providers/account.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
-import { parseEmailAddress } from "../src/providers/domain.ts";
 import { MemoryStore } from "../src/providers/store.ts";
 import { renderAutoconfig } from "../src/templates/autoconfig.ts";
 import { renderAutodiscoverError, renderOutlookSettings } from "../src/templates/autodiscover.ts";
 import { renderMobileconfig } from "../src/templates/mobileconfig.ts";
+import { accountFor } from "./helpers/accounts.ts";
 import { expectAcceptedAutoconfig, expectValidProfile } from "./helpers/checks/expect.ts";
 import { describeShared } from "./helpers/external.ts";
 import { expectGolden } from "./helpers/golden.ts";
@@ -27,13 +26,7 @@ import {
 const store = new MemoryStore(BUILTIN_PROVIDERS.map((provider) => ({ provider, source: "built-in" })));
 const ADDRESSES = ["user@gmail.com", "user@outlook.com", "user@icloud.com", "user@example.com"];
 
-async function account(input: string) {
-  const address = parseEmailAddress(input);
-  if (!address) throw new Error(input);
-  const resolution = await store.resolve(address.domain);
-  if (!resolution) throw new Error(`no provider for ${input}`);
-  return accountSettings(resolution, address);
-}
+const account = (input: string) => accountFor(store, input);
 
 const xml = new XMLParser({
   ignoreAttributes: false,

@@ -685,7 +685,8 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
   cases.push({
     id: "admin-api-lifecycle",
     group: "admin",
-    title: "publish a provider and a domain, serve them, refuse bad writes, unpublish (docs/publishing.md 'Admin API')",
+    title:
+      "publish a provider and a domain, serve them, refuse bad writes, unpublish (docs/publishing.md 'Admin API')",
     volatile: "admin-updated-at",
     requests: [
       get("/api/v1/providers"),

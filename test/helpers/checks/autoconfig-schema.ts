@@ -33,17 +33,8 @@ const OAUTH2_CHILDREN = ["authURL", "tokenURL", "issuer", "scope", "clientID", "
 
 /** Known element → the known elements allowed inside it (`text` = text-only). */
 const CONTENT: Record<string, string[] | "text"> = {
-  clientConfig: [
-    "emailProvider",
-    "calendar",
-    "addressbook",
-    "fileShare",
-    "chatServer",
-    "videoConference",
-    "setupServer",
-    "oAuth2",
-    "clientConfigUpdate",
-  ],
+  // Every server section but incomingServer and outgoingServer (those belong in emailProvider).
+  clientConfig: ["emailProvider", ...SERVER_SECTIONS.slice(2), "oAuth2", "clientConfigUpdate"],
   emailProvider: [
     "domain",
     "displayName",
