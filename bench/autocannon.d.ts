@@ -13,6 +13,8 @@ declare module "autocannon" {
     pipelining?: number;
     timeout?: number;
     excludeErrorStats?: boolean;
+    /** Requests per second across all connections. */
+    overallRate?: number;
   }
   export interface Histogram {
     average: number;

@@ -24,6 +24,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon, { type Options, type Result } from "autocannon";
+import { runAttackScenarios } from "./attacks.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = resolve(HERE, "../test/fixtures/autodiscover");
@@ -272,6 +273,8 @@ async function main(): Promise<number> {
     child.send({ type: "stop" });
     setTimeout(() => child.kill(), 2000).unref();
   }
+  // Attacks against the real `mailconf serve`: normal-request p99 under attack vs idle (bench/attacks.ts).
+  failures.push(...(await runAttackScenarios({ load, percentile, duration: DURATION })));
   if (failures.length > 0) {
     console.log(`\n${CHECK ? "bench --check FAILED" : "problems"}:\n  ${failures.join("\n  ")}`);
     return CHECK ? 1 : 0;

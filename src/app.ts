@@ -11,6 +11,7 @@ import { autodiscoverV2Routes } from "./handlers/autodiscover-v2.ts";
 import { type AppDeps, getOnly } from "./handlers/context.ts";
 import { dnsRoutes } from "./handlers/dns.ts";
 import { mobileconfigRoutes } from "./handlers/mobileconfig.ts";
+import { operationsMiddleware } from "./handlers/operations.ts";
 import { paccRoutes } from "./handlers/pacc.ts";
 import { pagesRoutes } from "./handlers/pages.ts";
 
@@ -19,6 +20,7 @@ export type { AppDeps } from "./handlers/context.ts";
 /** Builds the app. `deps.publicUrl` is used for every absolute URL in answers (never the Host header). */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
+  app.use(operationsMiddleware(deps.ops));
   app.use(async (c, next) => {
     await next();
     c.header("X-Content-Type-Options", "nosniff");
@@ -32,6 +34,16 @@ export function createApp(deps: AppDeps): Hono {
   dnsRoutes(app, deps);
   adminRoutes(app, deps);
   getOnly(app, "/healthz", (c) => c.text("ok\n"));
+  // Ready = settings loaded and the store readable; a load balancer sends no traffic while 503.
+  getOnly(app, "/readyz", async (c) => {
+    try {
+      await deps.ops?.ready?.();
+    } catch (e) {
+      deps.log?.(`readyz: not ready: ${(e as Error).message}`);
+      return c.text("not ready: the settings store cannot be read\n", 503, { "Cache-Control": "no-store" });
+    }
+    return c.text("ready\n", 200, { "Cache-Control": "no-store" });
+  });
   app.notFound((c) => c.text("Not found.\n", 404));
   app.onError((err, c) => {
     deps.log?.(`internal error: ${err.message}`);

@@ -21,9 +21,16 @@
 import { DEFAULT_DOH_URL, dohMxResolver } from "./dns/doh.ts";
 import { parseAdminTokens } from "./handlers/admin-auth.ts";
 import type { AppDeps, ProfileSigner } from "./handlers/context.ts";
+import type { Operations } from "./handlers/operations.ts";
 import type { Provider, SettingsFile } from "./providers/model.ts";
 import { type MxResolver, MxStore, type MxStoreOptions } from "./providers/mx.ts";
-import { LayeredStore, MemoryStore, type ProviderEntry, type SettingsStore } from "./providers/store.ts";
+import {
+  LayeredStore,
+  MemoryStore,
+  type ProviderEntry,
+  type SettingsStore,
+  SwappableStore,
+} from "./providers/store.ts";
 import type { ProfileSigner as CmsSigner } from "./signing/signer.ts";
 import type { SqlDriver } from "./store/sql.ts";
 import { SqlStore } from "./store/sql-store.ts";
@@ -71,6 +78,11 @@ export interface StoreSources {
 export interface ComposedStore {
   /** What the app answers from: every layer, then resolution by MX. */
   store: SettingsStore;
+  /**
+   * The file layers (settings files → ISPDB → built-in), replaced whole by a reload (Node, SIGHUP):
+   * `files.swap(fileLayers(…).store)`; lookups see the old or the new layers, never a mix.
+   */
+  files: SwappableStore;
   /** Every layer, without resolution by MX (alias checks; what `mailconf dns` reads). */
   layers: SettingsStore;
   /** The SQL store of published settings, when a driver was given (the admin API writes to it). */
@@ -88,6 +100,27 @@ export interface ComposedStore {
  * A provider id of a lower layer can be named by a published domain (`fallback` of the SQL store).
  */
 export function composeStore(sources: StoreSources): ComposedStore {
+  const read = fileLayers(sources);
+  const report = read.report;
+  const files = new SwappableStore(read.store);
+  const sql = sources.sql ? new SqlStore(sources.sql, { fallback: files, log: sources.log }) : undefined;
+  const layers = sql ? new LayeredStore([sql, files]) : files;
+  let store: SettingsStore = layers;
+  if (sources.mx) {
+    store = new MxStore(layers, sources.mx.resolver, { log: sources.log, ...sources.mx.options });
+    report.push("resolution by MX: on (for domains no source knows, when a provider declares mxHosts)");
+  }
+  return { store, files, layers, sql, report };
+}
+
+/**
+ * The file layers of {@link composeStore}: settings files in the order given → ISPDB providers →
+ * built-in providers, and a report line for each.
+ */
+export function fileLayers(sources: Pick<StoreSources, "files" | "ispdb" | "builtin">): {
+  store: SettingsStore;
+  report: string[];
+} {
   const report: string[] = [];
   const read: SettingsStore[] = [];
   for (const { source, settings } of sources.files ?? []) {
@@ -109,15 +142,7 @@ export function composeStore(sources: StoreSources): ComposedStore {
     read.push(new MemoryStore(sources.builtin.map((provider) => ({ provider, source: "built-in" }))));
     report.push(`built-in: ${sources.builtin.length} provider(s)`);
   }
-  const files = new LayeredStore(read);
-  const sql = sources.sql ? new SqlStore(sources.sql, { fallback: files, log: sources.log }) : undefined;
-  const layers = sql ? new LayeredStore([sql, files]) : files;
-  let store: SettingsStore = layers;
-  if (sources.mx) {
-    store = new MxStore(layers, sources.mx.resolver, { log: sources.log, ...sources.mx.options });
-    report.push("resolution by MX: on (for domains no source knows, when a provider declares mxHosts)");
-  }
-  return { store, layers, sql, report };
+  return { store: new LayeredStore(read), report };
 }
 
 /**
@@ -259,6 +284,8 @@ export interface AppSources {
   /** Admin token hashes ({@link adminTokenHashes}). */
   tokenHashes?: readonly Uint8Array[];
   log?: (message: string) => void;
+  /** Client address, rate limits, access log and metrics, readiness (src/handlers/operations.ts). */
+  ops?: Operations;
 }
 
 /**
@@ -283,6 +310,7 @@ export function composeApp(store: ComposedStore, sources: AppSources): { deps: A
     signProfile: sources.signProfile,
     log: sources.log,
     admin,
+    ops: sources.ops,
   };
   return { deps, report };
 }

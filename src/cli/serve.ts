@@ -2,8 +2,10 @@
  * `mailconf serve`: serve autoconfig, Autodiscover, profiles, pages and the admin API over HTTP
  * (src/node/server.ts). The server modules are imported when the command runs, not before.
  */
-import { type Command, Option } from "commander";
-import { collect, DEFAULT_DB, parseDnsServerOption, parsePort, parseUrl } from "./options.ts";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { DEFAULT_MAX_PIPELINED } from "../node/connections.ts";
+import { DEFAULT_RATE_LIMIT } from "../node/rate-limit.ts";
+import { collect, DEFAULT_DB, parseDnsServerOption, parseIntegerIn, parsePort, parseUrl } from "./options.ts";
 
 interface ServeCommandOptions {
   port: number;
@@ -18,6 +20,14 @@ interface ServeCommandOptions {
   adminTokenFile?: string;
   mx: boolean;
   dnsServer: string[];
+  rateLimit: number;
+  trustProxy?: string[];
+  logFormat: "text" | "json";
+  accessLog: boolean;
+  metrics?: { host: string; port: number };
+  shutdownGrace: number;
+  maxPipelined: number;
+  watch?: boolean;
 }
 
 /** Adds `serve` to the program. */
@@ -65,17 +75,74 @@ export function registerServe(cmd: Command): void {
       parseDnsServerOption,
       [],
     )
+    .addOption(
+      new Option(
+        "--rate-limit <n>",
+        "requests per client and minute (expensive routes a fifth, failures a tenth); 0 = off",
+      )
+        .env("MAILCONF_RATE_LIMIT")
+        .default(DEFAULT_RATE_LIMIT)
+        .argParser(parseIntegerIn(0, 1_000_000)),
+    )
+    .addOption(
+      new Option(
+        "--trust-proxy <addresses>",
+        "honour Forwarded/X-Forwarded-* from these proxies: IPs, CIDRs, loopback (repeatable, comma-separated)",
+      )
+        .env("MAILCONF_TRUST_PROXY")
+        .argParser(collect),
+    )
+    .addOption(
+      new Option("--log-format <format>", "access log format")
+        .choices(["text", "json"])
+        .env("MAILCONF_LOG_FORMAT")
+        .default("text"),
+    )
+    .option("--no-access-log", "do not write an access-log line per request to standard output")
+    .addOption(
+      new Option("--metrics <host:port>", "serve Prometheus metrics at http://<host:port>/metrics")
+        .env("MAILCONF_METRICS")
+        .argParser(parseListen),
+    )
+    .addOption(
+      new Option("--shutdown-grace <seconds>", "on SIGTERM, how long requests in flight may take")
+        .default(10)
+        .argParser(parseIntegerIn(0, 3600)),
+    )
+    .addOption(
+      new Option("--max-pipelined <n>", "most requests in flight per connection; more closes it")
+        .default(DEFAULT_MAX_PIPELINED)
+        .argParser(parseIntegerIn(1, 1000)),
+    )
+    .option("--watch", "reload settings files and the ISPDB folder when they change (SIGHUP always does)")
     .action(serve);
 }
 
+/** `--metrics host:port` (`127.0.0.1:9464`, `[::1]:9464`, `:9464` = every interface). */
+function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(value.trim());
+  if (!m || Number(m[3]) > 65535) throw new InvalidArgumentError("expected host:port, e.g. 127.0.0.1:9464");
+  return { host: m[1] ?? (m[2] || "0.0.0.0"), port: Number(m[3]) };
+}
+
 async function serve(opts: ServeCommandOptions): Promise<void> {
-  const { loadProfileSigner, signingReport, startServer } = await import("../node/server.ts");
+  // A SIGHUP while starting must not end the process (Node's default): it reloads once started.
+  let reload: () => void = () => {};
+  process.on("SIGHUP", () => {
+    console.error("mailconf: SIGHUP: reloading the settings files");
+    reload();
+  });
+  const { loadProfileSigner, signingReport, startServer, WARNINGS_PER_MINUTE } = await import(
+    "../node/server.ts"
+  );
   const { nodeMxResolver } = await import("../node/mx-resolver.ts");
+  const { bufferedWriter } = await import("../node/observability.ts");
   const signer = await loadProfileSigner({
     cert: opts.signCert,
     key: opts.signKey,
     chain: opts.signChain,
   });
+  const accessLog = opts.accessLog ? bufferedWriter(1) : undefined;
   const server = await startServer({
     signProfile: signer?.sign,
     port: opts.port,
@@ -88,6 +155,15 @@ async function serve(opts: ServeCommandOptions): Promise<void> {
     adminTokens: process.env.MAILCONF_ADMIN_TOKENS,
     mxResolver: opts.mx ? nodeMxResolver({ servers: opts.dnsServer }) : undefined,
     log: (m) => console.error(m),
+    warningsPerMinute: WARNINGS_PER_MINUTE,
+    rateLimit: opts.rateLimit,
+    trustProxy: opts.trustProxy,
+    accessLog,
+    logFormat: opts.logFormat,
+    metrics: opts.metrics,
+    shutdownGraceMs: opts.shutdownGrace * 1000,
+    maxPipelined: opts.maxPipelined,
+    watch: opts.watch,
   });
   for (const line of server.report) console.log(line);
   for (const line of signingReport(signer)) console.log(line);
@@ -99,10 +175,20 @@ async function serve(opts: ServeCommandOptions): Promise<void> {
   console.log(`  Apple profile           ${server.url}/mobileconfig?email=user@example.com`);
   console.log(`  Settings guide          ${server.url}/   (JSON: /api/v1/settings?email=…)`);
   console.log(`  DNS records             ${server.url}/dns?domain=example.com`);
-  const stop = () => {
-    console.log("mailconf stopping");
-    server.close().then(() => process.exit(0));
+  reload = () => void server.reload();
+  // SIGTERM/SIGINT: drain (answers in flight finish, up to --shutdown-grace), then exit; a second
+  // signal exits at once. SIGHUP (above): reload the settings files (systemd ExecReload).
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    const closed = server.close(); // stops accepting at once
+    console.error(`mailconf: ${signal}: stopping (requests in flight get up to ${opts.shutdownGrace} s)`);
+    closed.then(() => {
+      console.error("mailconf: stopped");
+      process.exit(0);
+    });
   };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
 }

@@ -59,7 +59,13 @@ async function readJson(
       response: errors(c, 415, one(["headers", "Content-Type"], "expected Content-Type: application/json")),
     };
   }
-  const body = await readBodyCapped(c.req.raw, MAX_ADMIN_BODY_BYTES);
+  let body: Awaited<ReturnType<typeof readBodyCapped>>;
+  try {
+    body = await readBodyCapped(c.req.raw, MAX_ADMIN_BODY_BYTES);
+  } catch {
+    // The client broke off the upload: nobody reads this answer, and it is not a server fault.
+    return { ok: false, response: errors(c, 400, one([], "the upload was broken off")) };
+  }
   if (!body.ok) {
     return {
       ok: false,

@@ -28,7 +28,7 @@ export function autoconfigRoutes(app: Hono, deps: AppDeps): void {
       domain = domainFromHost(c.req.header("host"));
       if (!domain) return plain(c, 404, "No mail domain: pass ?emailaddress=user@domain.");
     }
-    const resolution = await resolveDomain(deps, domain);
+    const resolution = await resolveDomain(deps, domain, c);
     if (!resolution) return plain(c, 404, `No settings for ${domain}.`);
     const xml = renderAutoconfig({ provider: resolution.provider, domain });
     return c.body(xml, 200, {

@@ -10,7 +10,8 @@
  * 3. The text must be well-formed and namespace-well-formed ({@link checkWellFormed}: one root,
  *    no undefined entity or bare `&` anywhere, no `<` in attribute values, no `--` in comments, one
  *    XML declaration at the start, names with at most one colon …) and nest at most
- *    {@link MAX_DEPTH} elements deep. An element with an undeclared prefix is tolerated but never
+ *    {@link MAX_DEPTH} elements deep, with at most {@link MAX_ELEMENTS} elements and
+ *    {@link MAX_ATTRIBUTES} attributes. An element with an undeclared prefix is tolerated but never
  *    matched (step 4).
  * 4. Elements are matched by local name and namespace, never by prefix or order. The request
  *    namespace may be the Outlook or the mobilesync one, with `https://` accepted for `http://` (a typo
@@ -33,6 +34,14 @@ export const MAX_AUTODISCOVER_BODY_BYTES = 16 * 1024;
 
 /** Deepest element nesting accepted; a real request nests 3 deep (Autodiscover/Request/EMailAddress). */
 export const MAX_DEPTH = 16;
+
+/**
+ * Most elements and most attributes (namespace declarations included) a request may have. A real
+ * request has 3-5 elements and 1-3 attributes; the bounds keep a hostile body (thousands of
+ * attributes, declarations or siblings in 16 KiB) within a small constant factor of a real one.
+ */
+export const MAX_ELEMENTS = 64;
+export const MAX_ATTRIBUTES = 64;
 
 /** Request namespaces (MS-OXDSCLI §2.2.1, MS-ASCMD §2.2.3.1), in the form {@link lenient} gives. */
 const REQUEST_NAMESPACES = new Set([
@@ -183,7 +192,12 @@ export function parseAutodiscoverRequest(bytes: Uint8Array): Parsed {
   // encoding is ignored: .NET writers declare encoding="utf-16" on UTF-8 bytes, and the bytes, not
   // the declaration, decide (reference/autodiscover.md §1.2).
   const text = decoded.replace(/^[ \t\r\n]+/, "");
-  const problem = checkWellFormed(text, { maxDepth: MAX_DEPTH, unboundPrefixes: "allow" });
+  const problem = checkWellFormed(text, {
+    maxDepth: MAX_DEPTH,
+    maxElements: MAX_ELEMENTS,
+    maxAttributes: MAX_ATTRIBUTES,
+    unboundPrefixes: "allow",
+  });
   if (problem) return { ok: false, reason: problem.tooDeep ? "too-deep" : "malformed" };
   let doc: XmlNode;
   try {

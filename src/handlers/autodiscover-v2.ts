@@ -83,7 +83,7 @@ export function autodiscoverV2Routes(app: Hono, deps: AppDeps): void {
         400,
         renderV2Error("InvalidEmailAddress", "Email: expected an e-mail address such as jane@example.com"),
       );
-    const resolution = await resolveDomain(deps, address.domain);
+    const resolution = await resolveDomain(deps, address.domain, c);
     if (!resolution) {
       deps.log?.(`autodiscover v2: unknown domain for ${maskAddress(address)}`);
       return json(c, 404, renderV2Error("NotFound", "No settings are published for this domain."));

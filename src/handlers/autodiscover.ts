@@ -35,6 +35,7 @@ import {
 } from "./autodiscover-request.ts";
 import { readBodyCapped } from "./body.ts";
 import { type AppDeps, maskAddress } from "./context.ts";
+import { noteDomain } from "./operations.ts";
 
 const XML_HEADERS = { "Content-Type": "text/xml; charset=utf-8", "Cache-Control": "private, no-store" };
 
@@ -58,7 +59,11 @@ export function isAutodiscoverXmlPath(path: string): boolean {
  * Decides the answer to a parsed request (the dispatch table of this module's docstring).
  * Store faults are logged and answered with error 603.
  */
-export async function answerAutodiscover(deps: AppDeps, request: AutodiscoverRequest): Promise<PoxAnswer> {
+export async function answerAutodiscover(
+  deps: AppDeps,
+  request: AutodiscoverRequest,
+  c?: Context,
+): Promise<PoxAnswer> {
   if (request.schema === "other") return error(601);
   const mobilesync = request.schema === "mobilesync";
   if (!request.emailAddress) {
@@ -77,6 +82,7 @@ export async function answerAutodiscover(deps: AppDeps, request: AutodiscoverReq
     deps.log?.(`autodiscover: settings store failed for ${maskAddress(address)}: ${(e as Error).message}`);
     return error(603, mobilesync);
   }
+  noteDomain(c, address.domain, resolution !== undefined);
   if (!resolution) {
     deps.log?.(`autodiscover: unknown domain for ${maskAddress(address)}`);
     return error(mobilesync ? 601 : 500, mobilesync);
@@ -120,6 +126,6 @@ export function autodiscoverRoutes(app: Hono, deps: AppDeps): void {
       deps.log?.(`autodiscover: request refused (${parsed.reason})`);
       return send(c, error(600));
     }
-    return send(c, await answerAutodiscover(deps, parsed.request));
+    return send(c, await answerAutodiscover(deps, parsed.request, c));
   });
 }

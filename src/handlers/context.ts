@@ -7,6 +7,7 @@ import type { EmailAddress } from "../providers/domain.ts";
 import { normalizeDomain } from "../providers/domain.ts";
 import type { Resolution, SettingsStore } from "../providers/store.ts";
 import type { SqlStore } from "../store/sql-store.ts";
+import { noteDomain, type Operations } from "./operations.ts";
 
 /** Signs a profile: the exact plist bytes in, DER CMS SignedData out (see src/signing). */
 export type ProfileSigner = (content: Uint8Array) => Promise<Uint8Array>;
@@ -25,15 +26,18 @@ export interface AppDeps {
    * SHA-256 hashes of the accepted bearer tokens. Absent, or no hashes → the admin API is off (404).
    */
   admin?: { store: SqlStore; tokenHashes: readonly Uint8Array[] };
+  /** Client address, rate limits, access log and metrics, readiness (see operations.ts). */
+  ops?: Operations;
 }
 
 /**
  * The mail domain named by the Host header: `autoconfig.<domain>`, `autodiscover.<domain>`,
- * `ua-auto-config.<domain>` (PACC) or `<domain>` itself, port removed. `undefined` for IP addresses and names that are not domains.
+ * `ua-auto-config.<domain>` (PACC) or `<domain>` itself, port (also an empty one, `example.com:`)
+ * removed. `undefined` for IP addresses and names that are not domains.
  */
 export function domainFromHost(host: string | undefined): string | undefined {
   if (!host) return undefined;
-  const name = host.replace(/:\d+$/, "").replace(/^\[.*\]$/, "");
+  const name = host.replace(/:\d*$/, "").replace(/^\[.*\]$/, "");
   const stripped = name.replace(/^(autoconfig|autodiscover|ua-auto-config)\./i, "");
   return normalizeDomain(stripped);
 }
@@ -59,14 +63,24 @@ export function requestTarget(requestUrl: string): URL {
   }
 }
 
-/** Resolves a domain through the store; store faults count as "unknown" (logged), never a 5xx. */
-export async function resolveDomain(deps: AppDeps, domain: string): Promise<Resolution | undefined> {
+/**
+ * Resolves a domain through the store; store faults count as "unknown" (logged), never a 5xx.
+ * With the request's context, the domain and whether it was known are noted for the access log,
+ * metrics and rate limits ({@link noteDomain}).
+ */
+export async function resolveDomain(
+  deps: AppDeps,
+  domain: string,
+  c?: Context,
+): Promise<Resolution | undefined> {
+  let resolution: Resolution | undefined;
   try {
-    return await deps.store.resolve(domain);
+    resolution = await deps.store.resolve(domain);
   } catch (e) {
     deps.log?.(`settings store failed for a lookup: ${(e as Error).message}`);
-    return undefined;
   }
+  noteDomain(c, domain, resolution !== undefined);
+  return resolution;
 }
 
 /** Masks an address for logs: `j***@example.com`. */

@@ -29,7 +29,7 @@ export function dnsRoutes(app: Hono, deps: AppDeps): void {
       return c.body(renderDnsPage({}), 200, await pageSecurityHeaders("public, max-age=300"));
     }
     const domain = domainInput(typed);
-    const resolution = domain ? await resolveDomain(deps, domain) : undefined;
+    const resolution = domain ? await resolveDomain(deps, domain, c) : undefined;
     if (!domain || !resolution) {
       const status = domain ? 404 : 400;
       const error = domain

@@ -48,7 +48,7 @@ export function mobileconfigRoutes(app: Hono, deps: AppDeps): void {
     if (!email?.trim()) return problem(c, 400, { kind: "missing" });
     const address = parseEmailAddress(email);
     if (!address) return problem(c, 400, { kind: "malformed", value: email });
-    const resolution = await resolveDomain(deps, address.domain);
+    const resolution = await resolveDomain(deps, address.domain, c);
     if (!resolution) return problem(c, 404, { kind: "unknown-domain", domain: address.domain });
     const xml = await renderMobileconfig(accountSettings(resolution, address));
     const bytes = new TextEncoder().encode(xml);

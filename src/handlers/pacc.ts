@@ -18,7 +18,7 @@ export function paccRoutes(app: Hono, deps: AppDeps): void {
   getOnly(app, PACC_PATH, async (c) => {
     const domain = domainFromHost(c.req.header("host"));
     if (!domain) return plain(c, 404, `No mail domain: ask https://ua-auto-config.<domain>${PACC_PATH}`);
-    const resolution = await resolveDomain(deps, domain);
+    const resolution = await resolveDomain(deps, domain, c);
     if (!resolution) return plain(c, 404, `No settings for ${domain}.`);
     const answer = paccAnswer(accountSettings(resolution));
     if (answer.json === undefined) return plain(c, 404, `No PACC document for ${domain}.`);

@@ -27,7 +27,7 @@ type Lookup =
   | { ok: true; guide: ReturnType<typeof settingsGuide> }
   | { ok: false; status: 400 | 404; error: string; title: string; detail: string };
 
-async function lookup(deps: AppDeps, email: string): Promise<Lookup> {
+async function lookup(deps: AppDeps, email: string, c: Context): Promise<Lookup> {
   const address = parseEmailAddress(email);
   if (!address) {
     return {
@@ -38,7 +38,7 @@ async function lookup(deps: AppDeps, email: string): Promise<Lookup> {
       detail: "Check the spelling: an address looks like name@example.com.",
     };
   }
-  const resolution = await resolveDomain(deps, address.domain);
+  const resolution = await resolveDomain(deps, address.domain, c);
   if (!resolution) {
     return {
       ok: false,
@@ -67,7 +67,7 @@ export function pagesRoutes(app: Hono, deps: AppDeps): void {
     if (!email) {
       return c.body(renderGuidePage({}), 200, await pageSecurityHeaders("public, max-age=300"));
     }
-    const result = await lookup(deps, email);
+    const result = await lookup(deps, email, c);
     const input: GuidePageInput = result.ok
       ? { email, guide: result.guide }
       : { email, error: { title: result.title, detail: result.detail } };
@@ -86,7 +86,7 @@ export function pagesRoutes(app: Hono, deps: AppDeps): void {
   getOnly(app, "/api/v1/settings", async (c) => {
     const email = c.req.query("email")?.trim();
     if (!email) return jsonError(c, 400, "missing email: use /api/v1/settings?email=you@example.com");
-    const result = await lookup(deps, email);
+    const result = await lookup(deps, email, c);
     if (!result.ok) return jsonError(c, result.status, result.error);
     return c.body(renderSettingsJson(result.guide), 200, {
       "Content-Type": "application/json; charset=utf-8",

@@ -5,10 +5,12 @@
  * (src/compose.ts), and serves the app with @hono/node-server. Used by `mailconf serve` and by the end-to-end tests
  * (which start it on 127.0.0.1 with port 0).
  */
+import { type FSWatcher, watch } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createServer, type IncomingMessage, type RequestListener, type ServerOptions } from "node:http";
+import { createServer, type RequestListener, type Server, type ServerOptions } from "node:http";
 import type { AddressInfo } from "node:net";
-import { serve } from "@hono/node-server";
+import { dirname } from "node:path";
+import { type HttpBindings, serve } from "@hono/node-server";
 import { createApp } from "../app.ts";
 import {
   adminTokenHashes,
@@ -19,7 +21,20 @@ import {
   type PemSource,
 } from "../compose.ts";
 import type { ProfileSigner } from "../handlers/context.ts";
+import type { Operations } from "../handlers/operations.ts";
 import { type ProfileSigner as CmsSigner, SigningConfigError } from "../signing/signer.ts";
+import type { SqlDriver } from "../store/sql.ts";
+import { clientAddressOf, DEFAULT_MAX_PIPELINED, guardConnections } from "./connections.ts";
+import {
+  createMetrics,
+  formatAccessLine,
+  type LineWriter,
+  type LogFormat,
+  rateLimitedLog,
+  serveMetrics,
+} from "./observability.ts";
+import { compileTrustProxy, type TrustProxy } from "./proxy.ts";
+import { memoryRateLimiter, rateLimits } from "./rate-limit.ts";
 import { loadSettings, type SettingsSources } from "./settings.ts";
 
 export { type LoadedSettings, loadSettings, type SettingsSources } from "./settings.ts";
@@ -44,33 +59,6 @@ export async function loadAdminTokens(file?: string, envValue?: string): Promise
   return adminTokenHashes(file && text !== undefined ? { name: file, text } : undefined, envValue);
 }
 
-/** A Host value of letters, digits, `.`, `-`, `_` and an optional port: an RFC 3986 reg-name or IPv4 address. */
-const SIMPLE_HOST = /^[A-Za-z0-9._-]+(?::\d{1,5})?$/;
-
-/**
- * Gives a request whose Host header WHATWG URL refuses a URL that parses, before @hono/node-server
- * sees it. Names such as `xn--a.com`, `999.1.1.1` or `example.com.1` are valid RFC 3986 hosts that
- * Node's HTTP parser passes, but @hono/node-server builds the request URL from them unchecked, and
- * the Fetch Request behind `c.req.raw` (every request body) then throws "Invalid URL". Such a
- * request gets the absolute-form target `http://host.invalid<path>` (RFC 9112 §3.2.2: the target's
- * authority is used and the Host header is not), so the app sees the path and query as sent; the
- * Host header itself is untouched, and handlers still read the mail domain from it. Other invalid
- * Host values (spaces, `%`, an unclosed `[`) keep @hono/node-server's 400.
- */
-export function withParseableUrl(incoming: IncomingMessage): void {
-  const target = incoming.url ?? "";
-  const host = incoming.headers.host;
-  if (!target.startsWith("/") || host === undefined || !SIMPLE_HOST.test(host)) return;
-  if (!URL.canParse(`http://${host}/`)) incoming.url = `http://host.invalid${target}`;
-}
-
-/** node:http's createServer with {@link withParseableUrl} applied to every request. */
-const createPatchedServer = ((options: ServerOptions, listener: RequestListener) =>
-  createServer(options, (req, res) => {
-    withParseableUrl(req);
-    listener(req, res);
-  })) as typeof createServer;
-
 /** Options of {@link startServer}. */
 export interface ServeOptions extends SettingsSources {
   /** TCP port; 0 picks a free one. */
@@ -91,7 +79,43 @@ export interface ServeOptions extends SettingsSources {
   requestTimeoutMs?: number;
   /** Longest time a client may take to send the request headers, in ms (node:http `headersTimeout`). Default {@link DEFAULT_HEADERS_TIMEOUT_MS}. */
   headersTimeoutMs?: number;
+  /**
+   * Requests per client and minute (`--rate-limit`; stricter limits for expensive routes and
+   * failures derive from it, see src/node/rate-limit.ts). 0 = off. Default: off here; the CLI's
+   * default is {@link DEFAULT_RATE_LIMIT}.
+   */
+  rateLimit?: number;
+  /** Proxies whose `Forwarded`/`X-Forwarded-*` headers are honoured: addresses, CIDRs, `loopback` … */
+  trustProxy?: string[];
+  /** Where access-log lines go (one per request); none → no access log. */
+  accessLog?: LineWriter;
+  /** Access-log format. Default `text`. */
+  logFormat?: LogFormat;
+  /** Serve Prometheus metrics on this separate listener (`--metrics host:port`); none → no metrics. */
+  metrics?: { host: string; port: number };
+  /** How long a shutdown waits for requests in flight, in ms. Default {@link DEFAULT_SHUTDOWN_GRACE_MS}. */
+  shutdownGraceMs?: number;
+  /** Most requests in flight per connection (pipelining). Default {@link DEFAULT_MAX_PIPELINED}. */
+  maxPipelined?: number;
+  /** Reload the settings files and the ISPDB folder when they change on disk (`--watch`). */
+  watch?: boolean;
+  /**
+   * Most `log` lines of one kind a minute (see rateLimitedLog in src/node/observability.ts); none →
+   * every line. `mailconf serve` uses {@link WARNINGS_PER_MINUTE}.
+   */
+  warningsPerMinute?: number;
 }
+
+/** Warnings of one kind per minute that `mailconf serve` writes (unknown domains, DNS failures …). */
+export const WARNINGS_PER_MINUTE = 10;
+/** Default {@link ServeOptions.shutdownGraceMs}: 10 s. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+/** Most header fields in one request (node:http `maxHeadersCount`); real clients send about a dozen. */
+export const MAX_HEADERS_COUNT = 100;
+/** Largest request head, in bytes (node:http `maxHeaderSize`, its default: 16 KiB). */
+export const MAX_HEADER_SIZE = 16 * 1024;
+/** Idle time before a keep-alive connection is closed, in ms (node:http `keepAliveTimeout`). */
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
 /** Default {@link ServeOptions.requestTimeoutMs}: 30 s (Node's own default of 300 s lets a slow body hold a connection 5 minutes). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -125,46 +149,126 @@ export function serverTimeouts(options: Pick<ServeOptions, "requestTimeoutMs" | 
   return { requestTimeout, headersTimeout, connectionsCheckingInterval };
 }
 
+/**
+ * Readiness of the SQL store (`/readyz`): one read of a table every migrated database has.
+ * @throws the driver's error when the database cannot be read (closed, unreadable, not SQLite)
+ */
+export async function storeReadable(database: SqlDriver | undefined): Promise<void> {
+  if (database) await database.execute({ sql: "SELECT count(*) FROM d1_migrations" });
+}
+
 /** A running server. */
 export interface RunningServer {
   /** Base URL it listens on, e.g. `http://127.0.0.1:8080`. */
   url: string;
   publicUrl: string;
+  /** The metrics URL, with {@link ServeOptions.metrics}. */
+  metricsUrl?: string;
   report: string[];
-  close(): Promise<void>;
+  /**
+   * Reads the settings files and the ISPDB folder again (SIGHUP). Invalid settings are logged,
+   * one line per problem as `file:line: path: rule`, and the last good settings keep answering.
+   * @returns true if the new settings answer from now on
+   */
+  reload(): Promise<boolean>;
+  /**
+   * Graceful shutdown (SIGTERM): stops accepting connections, lets requests in flight finish (their
+   * answers close the connection) for up to `graceMs` (default {@link ServeOptions.shutdownGraceMs}),
+   * then closes the connections still open, the metrics listener and the database.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /**
  * Loads settings and starts listening. A client gets {@link ServeOptions.headersTimeoutMs} for its
  * headers and {@link ServeOptions.requestTimeoutMs} for the whole request (then 408, connection closed).
- * @throws RangeError for invalid time bounds; ConfigError for invalid settings (nothing is started); a listen error (EADDRINUSE …) rejects
+ * @throws RangeError for invalid time bounds; ConfigError for invalid settings or `trustProxy`
+ *   values (nothing is started); a listen error (EADDRINUSE …) rejects
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const timeouts = serverTimeouts(options);
+  let trustProxy: TrustProxy | undefined;
+  if (options.trustProxy?.length) {
+    try {
+      trustProxy = compileTrustProxy(options.trustProxy);
+    } catch (e) {
+      throw new ConfigError([`--trust-proxy: ${(e as Error).message}`]);
+    }
+  }
+  const metrics = options.metrics ? createMetrics() : undefined;
+  const warn =
+    options.log && options.warningsPerMinute
+      ? rateLimitedLog(options.log, options.warningsPerMinute)
+      : options.log;
+  const log = (message: string) => {
+    metrics?.logLine(message);
+    warn?.(message);
+  };
   const tokenHashes = await loadAdminTokens(options.adminTokenFile, options.adminTokens);
-  const loaded = await loadSettings(options);
+  const loaded = await loadSettings({ ...options, log });
   let publicUrl = choosePublicUrl({ value: options.publicUrl, name: "--public-url" }) ?? loaded.publicUrl;
+  const accessLog = options.accessLog;
+  const format = options.logFormat ?? "text";
+  const rateLimiter = memoryRateLimiter(options.rateLimit ?? 0);
+  const database = loaded.database;
+  const ops: Operations = {
+    clientAddress: (c) => clientAddressOf((c.env as HttpBindings).incoming),
+    rateLimiter,
+    record:
+      accessLog || metrics
+        ? (r) => {
+            accessLog?.write(formatAccessLine(r, format));
+            metrics?.request(r);
+          }
+        : undefined,
+    // Settings are loaded (the server starts only then); the database must answer a read.
+    ready: () => storeReadable(database),
+  };
   // publicUrl needs the port, which is only known after listening; the app reads it lazily.
   const { deps, report } = composeApp(loaded, {
     publicUrl: () => publicUrl ?? "",
     signProfile: options.signProfile,
     tokenHashes,
-    log: options.log,
+    log,
+    ops,
   });
   loaded.report.push(report);
+  loaded.report.push(
+    rateLimiter
+      ? `rate limits per client and minute: ${Object.entries(rateLimits(options.rateLimit ?? 0))
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")}`
+      : "rate limits: off",
+  );
+  if (trustProxy) loaded.report.push(`trusted proxies: ${options.trustProxy?.join(", ")}`);
   const app = createApp(deps);
-  let server: ReturnType<typeof serve>;
+  let draining = false;
+  const guard = {
+    maxPipelined: options.maxPipelined ?? DEFAULT_MAX_PIPELINED,
+    trustProxy,
+    draining: () => draining,
+  };
+  const createGuardedServer = ((serverOptions: ServerOptions, listener: RequestListener) => {
+    const server = createServer(serverOptions, guardConnections(listener, guard));
+    server.maxHeadersCount = MAX_HEADERS_COUNT;
+    return server;
+  }) as typeof createServer;
+  let server: Server;
   try {
-    server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    server = await new Promise<Server>((resolve, reject) => {
       const s = serve(
         {
           fetch: app.fetch,
           port: options.port,
           hostname: options.host,
-          createServer: createPatchedServer,
-          serverOptions: timeouts,
+          createServer: createGuardedServer,
+          serverOptions: {
+            ...timeouts,
+            keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+            maxHeaderSize: MAX_HEADER_SIZE,
+          },
         },
-        () => resolve(s),
+        () => resolve(s as Server),
       );
       s.once("error", reject);
     });
@@ -172,23 +276,83 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     loaded.close();
     throw e;
   }
+  let metricsServer: Server | undefined;
+  let metricsUrl: string | undefined;
+  if (metrics && options.metrics) {
+    try {
+      ({ server: metricsServer, url: metricsUrl } = await serveMetrics(metrics, options.metrics));
+    } catch (e) {
+      server.close();
+      loaded.close();
+      throw e;
+    }
+    loaded.report.push(`metrics: ${metricsUrl}`);
+  }
+  const reload = async (): Promise<boolean> => {
+    try {
+      const report = await loaded.reload();
+      metrics?.reload(true);
+      options.log?.(`reload: settings loaded (${report.join("; ")})`);
+      return true;
+    } catch (e) {
+      metrics?.reload(false);
+      if (!(e instanceof ConfigError)) throw e;
+      for (const problem of e.problems)
+        options.log?.(`reload failed, the last good settings stay: ${problem}`);
+      return false;
+    }
+  };
+  const watchers = options.watch ? watchSources(options, reload) : [];
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   publicUrl = (publicUrl ?? url).replace(/\/+$/, "");
+  let closing: Promise<void> | undefined;
   return {
     url,
     publicUrl,
+    metricsUrl,
     report: loaded.report,
-    close: () =>
-      new Promise<void>((resolve) => {
+    reload,
+    close: (graceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS) => {
+      closing ??= new Promise<void>((resolve) => {
+        draining = true;
+        for (const w of watchers) w.close();
+        // Node closes idle keep-alive connections now and busy ones once their answer is sent.
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         server.close(() => {
+          clearTimeout(timer);
+          metricsServer?.close();
+          metricsServer?.closeAllConnections();
+          accessLog?.flush();
           loaded.close();
           resolve();
         });
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
   };
+}
+
+/**
+ * `--watch`: reloads when a settings file or the ISPDB folder changes (fs.watch, debounced by
+ * 200 ms so an editor's several writes make one reload).
+ */
+function watchSources(sources: SettingsSources, reload: () => Promise<boolean>): FSWatcher[] {
+  let timer: NodeJS.Timeout | undefined;
+  const changed = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void reload().catch(() => {}), 200);
+    timer.unref();
+  };
+  const paths = [...(sources.configFiles ?? []), ...(sources.ispdb ? [sources.ispdb] : [])];
+  return paths.map((path) => {
+    // The folder of a file: editors replace files by renaming, which ends a watch on the file itself.
+    const watcher = watch(sources.ispdb === path ? path : dirname(path), changed);
+    watcher.unref();
+    return watcher;
+  });
 }
 
 /**

@@ -4,10 +4,17 @@
  * composition root (composeStore in src/compose.ts), which layers them.
  */
 
-import { type ComposedStore, ConfigError, composeStore, type SettingsFileSource } from "../compose.ts";
+import {
+  type ComposedStore,
+  ConfigError,
+  composeStore,
+  fileLayers,
+  type SettingsFileSource,
+} from "../compose.ts";
 import { BUILTIN_PROVIDERS } from "../providers/builtin.ts";
 import { formatPath } from "../providers/model.ts";
 import type { MxResolver, MxStoreOptions } from "../providers/mx.ts";
+import { LayeredStore, type SettingsStore } from "../providers/store.ts";
 import { loadIspdb, readSettingsFile } from "./config-files.ts";
 import { openSqlite, type SqliteDatabase } from "./sqlite.ts";
 
@@ -35,6 +42,13 @@ export interface LoadedSettings extends ComposedStore {
   database?: SqliteDatabase;
   /** `publicUrl` from the first settings file that sets one. */
   publicUrl?: string;
+  /**
+   * Reads the settings files and the ISPDB folder again and, only if all of them are valid (alias
+   * targets included), makes them answer every lookup from then on; the database stays open.
+   * @returns what was loaded, one line per layer
+   * @throws ConfigError with every problem as `file:line: path: rule`; the last good settings stay
+   */
+  reload(): Promise<string[]>;
   /** Closes the database, if one was opened. */
   close(): void;
 }
@@ -48,9 +62,62 @@ export interface LoadedSettings extends ComposedStore {
  *   instead) or the database cannot be opened or migrated
  */
 export async function loadSettings(sources: SettingsSources): Promise<LoadedSettings> {
+  const { files, ispdb, aliasChecks } = await readFileSources(sources);
+  let database: SqliteDatabase | undefined;
+  if (sources.db) {
+    try {
+      database = await openSqlite(sources.db);
+    } catch (e) {
+      throw new ConfigError([`--db ${sources.db}: ${(e as Error).message}`]);
+    }
+  }
+  const builtin = sources.builtin === false ? undefined : BUILTIN_PROVIDERS;
+  const composed = composeStore({
+    sql: database,
+    files,
+    ispdb,
+    builtin,
+    mx: sources.mxResolver ? { resolver: sources.mxResolver, options: sources.mxOptions } : undefined,
+    log: sources.log,
+  });
+  if (database) {
+    const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
+    composed.report.unshift(`database: ${database.path}${migrated}`);
+  }
+  const problems = await aliasProblems(composed.layers, aliasChecks);
+  if (problems.length > 0) {
+    database?.close();
+    throw new ConfigError(problems);
+  }
+  const db = database;
+  return {
+    ...composed,
+    database,
+    publicUrl: files.find((f) => f.settings.publicUrl)?.settings.publicUrl,
+    reload: async () => {
+      const next = await readFileSources(sources);
+      const read = fileLayers({ files: next.files, ispdb: next.ispdb, builtin });
+      const candidate = composed.sql ? new LayeredStore([composed.sql, read.store]) : read.store;
+      const problems = await aliasProblems(candidate, next.aliasChecks);
+      if (problems.length > 0) throw new ConfigError(problems);
+      composed.files.swap(read.store);
+      return read.report;
+    },
+    close: () => db?.close(),
+  };
+}
+
+type AliasCheck = { file: string; alias: string; target: string; line: number };
+
+/** Reads every settings file and the ISPDB folder. @throws ConfigError with every file's problems */
+async function readFileSources(sources: SettingsSources): Promise<{
+  files: SettingsFileSource[];
+  ispdb?: { source: string } & Awaited<ReturnType<typeof loadIspdb>>;
+  aliasChecks: AliasCheck[];
+}> {
   const files: SettingsFileSource[] = [];
   const problems: string[] = [];
-  const aliasChecks: { file: string; alias: string; target: string; line: number }[] = [];
+  const aliasChecks: AliasCheck[] = [];
   for (const file of sources.configFiles ?? []) {
     try {
       const { settings, lineOf } = await readSettingsFile(file);
@@ -65,30 +132,18 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const ispdb = sources.ispdb ? { source: sources.ispdb, ...(await loadIspdb(sources.ispdb)) } : undefined;
-  let database: SqliteDatabase | undefined;
-  if (sources.db) {
-    try {
-      database = await openSqlite(sources.db);
-    } catch (e) {
-      throw new ConfigError([`--db ${sources.db}: ${(e as Error).message}`]);
-    }
-  }
-  const composed = composeStore({
-    sql: database,
-    files,
-    ispdb,
-    builtin: sources.builtin === false ? undefined : BUILTIN_PROVIDERS,
-    mx: sources.mxResolver ? { resolver: sources.mxResolver, options: sources.mxOptions } : undefined,
-    log: sources.log,
-  });
-  if (database) {
-    const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
-    composed.report.unshift(`database: ${database.path}${migrated}`);
-  }
-  // An alias must point at a domain some source serves by name (not at another alias): a typo here
-  // would silently make the alias domain unknown.
-  for (const check of aliasChecks) {
-    const hit = await composed.layers.resolve(check.target);
+  return { files, ispdb, aliasChecks };
+}
+
+/**
+ * An alias must point at a domain some source serves by name (not at another alias): a typo here
+ * would silently make the alias domain unknown.
+ * @returns the problems as `file:line: path: rule`
+ */
+async function aliasProblems(layers: SettingsStore, checks: AliasCheck[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const check of checks) {
+    const hit = await layers.resolve(check.target);
     if (!hit || hit.via === "alias") {
       problems.push(
         `${check.file}:${check.line}: ${formatPath(["aliases", check.alias])}: ${
@@ -97,15 +152,5 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
       );
     }
   }
-  if (problems.length > 0) {
-    database?.close();
-    throw new ConfigError(problems);
-  }
-  const db = database;
-  return {
-    ...composed,
-    database,
-    publicUrl: files.find((f) => f.settings.publicUrl)?.settings.publicUrl,
-    close: () => db?.close(),
-  };
+  return problems;
 }

@@ -60,8 +60,11 @@ export function parseEmailAddress(input: string): EmailAddress | undefined {
   const localPart = text.slice(0, at).replace(/ /g, "+");
   const domain = normalizeDomain(text.slice(at + 1));
   if (domain === undefined) return undefined;
+  // RFC 6531 §3.3 UTF8-non-ascii: any Unicode scalar value beyond ASCII, except noncharacters
+  // (U+FDD0-U+FDEF, U+FFFE, U+FFFF), which XML and plists cannot carry: an address with one would
+  // be dropped from the profile but kept in the JSON, and two formats would describe two accounts.
   const dotAtom =
-    /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+)*$/;
+    /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uD7FF\uE000-\uFDCF\uFDF0-\uFFFD\u{10000}-\u{10FFFF}-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uD7FF\uE000-\uFDCF\uFDF0-\uFFFD\u{10000}-\u{10FFFF}-]+)*$/u;
   const quoted = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
   if (new TextEncoder().encode(localPart).length > 64) return undefined;
   if (!dotAtom.test(localPart) && !quoted.test(localPart)) return undefined;

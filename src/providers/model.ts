@@ -496,6 +496,8 @@ export function parseProvider(data: unknown): Validated<Provider> {
 
 function validate<S extends z.ZodType>(schema: S, data: unknown): Validated<z.output<S>> {
   const characters = characterErrors(data);
+  // zod walks only as deep as the schema, but its messages describe the input: not past this.
+  if (characters.some((e) => e.message.startsWith("nests deeper"))) return { ok: false, errors: characters };
   const result = schema.safeParse(data, { reportInput: true });
   if (result.success && characters.length === 0) return { ok: true, value: result.data };
   return { ok: false, errors: [...characters, ...(result.success ? [] : fieldErrors(result.error))] };
@@ -509,13 +511,27 @@ const UNUSABLE_CHARACTER =
   // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
 
-/** Every string (and object key) in `data` holding an {@link UNUSABLE_CHARACTER}, with its path. */
+/**
+ * Deepest nesting of objects and arrays a settings document may have. The deepest real settings
+ * (a provider's `documentation[].descr`, `profile.consentText`) nest 5 levels below the root.
+ */
+export const MAX_SETTINGS_DEPTH = 32;
+
+/**
+ * Every string (and object key) in `data` holding an {@link UNUSABLE_CHARACTER}, with its path
+ * (at most 20), and a field error where the document nests deeper than {@link MAX_SETTINGS_DEPTH}
+ * (then nothing below is read: a body nested thousands of levels deep costs no stack).
+ */
 function characterErrors(
   data: unknown,
   path: (string | number)[] = [],
   out: FieldError[] = [],
 ): FieldError[] {
   if (out.length >= 20) return out;
+  if (path.length > MAX_SETTINGS_DEPTH && data !== null && typeof data === "object") {
+    out.push({ path, message: `nests deeper than ${MAX_SETTINGS_DEPTH} levels` });
+    return out;
+  }
   const bad = (text: string) => {
     const m = UNUSABLE_CHARACTER.exec(text);
     return m ? `U+${(m[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}` : undefined;

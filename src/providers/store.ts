@@ -198,3 +198,46 @@ export class LayeredStore implements SettingsStore {
     return false;
   }
 }
+
+/**
+ * A store whose content is replaced whole (a reload of settings files): every call reads the
+ * current store once, so a lookup sees either the old or the new settings, never a mix. The new
+ * store is built and checked completely before {@link SwappableStore.swap} is called.
+ */
+export class SwappableStore implements SettingsStore {
+  #current: SettingsStore;
+
+  constructor(initial: SettingsStore) {
+    this.#current = initial;
+  }
+
+  /** The store answering now. */
+  get current(): SettingsStore {
+    return this.#current;
+  }
+
+  /** Makes `next` answer every lookup from now on (lookups already running finish on the old one). */
+  swap(next: SettingsStore): void {
+    this.#current = next;
+  }
+
+  resolve(domain: string): Promise<Resolution | undefined> {
+    return this.#current.resolve(domain);
+  }
+
+  providers(): Promise<ProviderEntry[]> {
+    return this.#current.providers();
+  }
+
+  async findProvider(id: string): Promise<ProviderEntry | undefined> {
+    return this.#current.findProvider?.(id);
+  }
+
+  async matchMx(host: string): Promise<ProviderEntry | undefined> {
+    return this.#current.matchMx?.(host);
+  }
+
+  async hasMxHosts(): Promise<boolean> {
+    return (await this.#current.hasMxHosts?.()) ?? false;
+  }
+}

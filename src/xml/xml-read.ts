@@ -164,6 +164,13 @@ export interface WellFormedOptions {
    * "Prefix Declared") or `allow` (left to the caller, which must not match such names).
    */
   unboundPrefixes?: "refuse" | "allow";
+  /**
+   * Most elements in the document (default: no limit). With {@link maxAttributes}, this bounds the
+   * work any later reader (fast-xml-parser, namespace scopes) does on a stranger's document.
+   */
+  maxElements?: number;
+  /** Most attributes, namespace declarations included, in the whole document (default: no limit). */
+  maxAttributes?: number;
 }
 
 const XML_NS = "http://www.w3.org/XML/1998/namespace";
@@ -206,6 +213,8 @@ interface OpenElement {
 class Checker {
   private i = 0;
   private readonly stack: OpenElement[] = [];
+  private elements = 0;
+  private attributeCount = 0;
 
   constructor(
     private readonly s: string,
@@ -311,7 +320,13 @@ class Checker {
     const at = this.i;
     this.i++;
     const name = this.name("an element name after <");
+    const maxElements = this.options.maxElements;
+    if (maxElements !== undefined && ++this.elements > maxElements)
+      this.fail(at, `more than ${maxElements} elements`);
     const attributes: { name: string; at: number; value: string }[] = [];
+    // Names seen in this tag: a Set, so a tag with thousands of attributes costs linear time.
+    const seen = new Set<string>();
+    const maxAttributes = this.options.maxAttributes;
     let empty = false;
     for (;;) {
       const spaced = this.space();
@@ -341,8 +356,10 @@ class Checker {
         if (c === "<") this.fail(k, `"<" in the value of ${shown(attr)} (write &lt;)`);
         k = c === "&" ? this.reference(k) : k + 1;
       }
-      if (attributes.some((a) => a.name === attr))
-        this.fail(attrAt, `attribute ${shown(attr)} appears twice`);
+      if (seen.has(attr)) this.fail(attrAt, `attribute ${shown(attr)} appears twice`);
+      seen.add(attr);
+      if (maxAttributes !== undefined && ++this.attributeCount > maxAttributes)
+        this.fail(attrAt, `more than ${maxAttributes} attributes`);
       attributes.push({ name: attr, at: attrAt, value: s.slice(this.i + 1, close) });
       this.i = close + 1;
     }
