@@ -3,7 +3,9 @@
  *
  * 1. Throughput and latency of the autoconfig GET and the Autodiscover POST, as ratios to a
  *    baseline measured in the same run: a bare node:http server answering a fixed XML body of the
- *    same size (bench/server.ts), loaded the same way (autocannon, 10 connections, `--duration` s each).
+ *    same size (bench/server.ts), loaded the same way (autocannon, 10 connections, `--duration` s each);
+ *    and the same two requests for a provider whose login names come from a directory (warm cache)
+ *    as a ratio to a provider without one (bench/directory.ts).
  * 2. The attack fixtures of test/fixtures/autodiscover (billion laughs, XXE file, XXE parameter
  *    entity) and an oversized body (64 KiB, four times the cap), 2,000 sequential requests each on one
  *    connection: per-request refusal latency p50/p99 inside mailconf (request in → Response out, timed
@@ -25,6 +27,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon, { type Options, type Result } from "autocannon";
 import { runAttackScenarios } from "./attacks.ts";
+import { directoryBench } from "./directory.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = resolve(HERE, "../test/fixtures/autodiscover");
@@ -205,6 +208,9 @@ async function main(): Promise<number> {
       },
       basePost,
     );
+
+    // Login names from a directory, warm cache, as a ratio to the same request without one (issue 15).
+    failures.push(...(await directoryBench(DURATION)));
 
     console.log(
       `\nattack refusals (1 connection, ${REFUSALS} sequential requests)\n` +

@@ -4,8 +4,8 @@
  *
  *   mailconf serve [--port 8080] [--host 127.0.0.1] [--config FILE]… [--ispdb DIR] [--public-url URL]
  *                  [--sign-cert PEM --sign-key PEM [--sign-chain PEM]]
- *                  [--db ./mailconf.db] [--admin-token-file FILE] [--no-mx] [--dns-server IP[:PORT]]…
- *   mailconf check <address> [--config FILE]… [--ispdb DIR] [--db FILE] [--no-mx]
+ *                  [--db ./mailconf.db|postgres://…] [--admin-token-file FILE] [--no-mx] [--dns-server IP[:PORT]]…
+ *   mailconf check <address> [--config FILE]… [--ispdb DIR] [--db FILE|URL] [--no-mx]
  *   mailconf validate <settings file>…
  *   mailconf dns <domain> [--public-url URL] [--config FILE]… [--ispdb DIR] [--ttl S] [--check [--dns-server IP[:PORT]]… [--timeout MS]]
  *   mailconf providers|domains|import-ispdb|hash-token …   (publishing, src/cli/store.ts)

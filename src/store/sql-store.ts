@@ -1,6 +1,6 @@
 /**
  * The SQL store of published settings (admin API, `mailconf providers|domains|import-ispdb`):
- * SQLite on Node, D1 on Workers, through the {@link SqlDriver} interface; schema in migrations/.
+ * SQLite or PostgreSQL on Node, D1 on Workers, through the {@link SqlDriver} interface; schema in migrations/.
  *
  * Reading: {@link SqlStore.resolve} answers a domain with one query, in the order
  * exact → alias → wildcard (longest suffix first), like the other stores. A domain may be assigned

@@ -10,6 +10,7 @@
  * Web APIs only.
  */
 import { expect } from "vitest";
+import { outlookRequest } from "../helpers/outlook-request.ts";
 import { E2E_ADMIN_TOKEN, E2E_PUBLIC_URL, type E2EAnswer, type E2ERequest, text } from "./http.ts";
 
 /** Files the cases need: name → bytes. */
@@ -87,19 +88,7 @@ const PROFILE_TYPE = "application/x-apple-aspen-config";
 /** The four reference accounts of test/golden (built-in providers). */
 export const GOLDEN_ADDRESSES = ["user@gmail.com", "user@outlook.com", "user@icloud.com", "user@example.com"];
 
-/** An Outlook POX request for `address` (the shape of request-outlook.xml). */
-export function outlookRequest(address: string): string {
-  return [
-    '<?xml version="1.0" encoding="utf-8"?>',
-    '<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">',
-    "  <Request>",
-    `    <EMailAddress>${address}</EMailAddress>`,
-    "    <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>",
-    "  </Request>",
-    "</Autodiscover>",
-    "",
-  ].join("\n");
-}
+export { outlookRequest };
 
 /** Replays a raw HTTP request file (request line, headers, no body) such as request-get-no-body.txt. */
 export function parseRawRequest(raw: Uint8Array): E2ERequest {
