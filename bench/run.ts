@@ -6,7 +6,7 @@
  *    same size (bench/server.ts), loaded the same way (autocannon, 10 connections, `--duration` s each);
  *    and the same two requests for a provider whose login names come from a directory (warm cache)
  *    as a ratio to a provider without one (bench/directory.ts).
- * 2. The attack fixtures of ../shared/corpus/autodiscover (billion laughs, XXE file, XXE parameter
+ * 2. The attack fixtures of test/fixtures/autodiscover (billion laughs, XXE file, XXE parameter
  *    entity) and an oversized body (64 KiB, four times the cap), 2,000 sequential requests each on one
  *    connection: per-request refusal latency p50/p99 inside mailconf (request in → Response out, timed
  *    in the server process) and for the whole loopback round trip (autocannon, per response), and the
@@ -31,7 +31,7 @@ import { directoryBench } from "./directory.ts";
 import { startupBench } from "./startup.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CORPUS = resolve(HERE, "../../shared/corpus/autodiscover");
+const FIXTURES = resolve(HERE, "../test/fixtures/autodiscover");
 const USAGE = `usage: npm run bench [-- --check] [-- --duration <s>]
 
 Measures mailconf on 127.0.0.1 (autoconfig GET and Autodiscover POST throughput against a bare
@@ -163,7 +163,7 @@ async function main(): Promise<number> {
   });
   const failures: string[] = [];
   try {
-    const outlookRequest = readFileSync(join(CORPUS, "request-outlook.xml"));
+    const outlookRequest = readFileSync(join(FIXTURES, "request-outlook.xml"));
     const xmlHeaders = { "Content-Type": "text/xml; charset=utf-8" };
 
     console.log(
@@ -220,7 +220,7 @@ async function main(): Promise<number> {
     const attacks: { label: string; body: Buffer; status: number }[] = [
       ...["attack-billion-laughs.xml", "attack-xxe-file.xml", "attack-xxe-parameter-entity.xml"].map((f) => ({
         label: f,
-        body: readFileSync(join(CORPUS, f)),
+        body: readFileSync(join(FIXTURES, f)),
         status: 200,
       })),
       { label: "oversized body (64 KiB)", body: Buffer.alloc(64 * 1024, "<a>"), status: 413 },

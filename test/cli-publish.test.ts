@@ -12,7 +12,8 @@ import { program } from "../src/cli/main.ts";
 import { tokenHashLine } from "../src/handlers/admin-auth.ts";
 import { ConfigError, loadIspdb, parseSettingsText } from "../src/node/config-files.ts";
 import { loadSettings } from "../src/node/server.ts";
-import { ISPDB_DIR, REPO_ROOT } from "./helpers/shared.ts";
+import { describeShared } from "./helpers/external.ts";
+import { FIXTURE_ISPDB_DIR, ISPDB_DIR, REPO_ROOT } from "./helpers/shared.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mailconf-cli-"));
 const EXAMPLE = join(REPO_ROOT, "examples/settings.yaml");
@@ -252,6 +253,32 @@ describe("mailconf domains add --provider (bulk, one transaction)", () => {
 });
 
 describe("mailconf import-ispdb", () => {
+  it("publishes the ISPDB-style fixtures into the SQL store; importing again replaces", async () => {
+    const db = join(dir, "fixtures-ispdb.db");
+    const first = await cli("import-ispdb", FIXTURE_ISPDB_DIR, "--db", db);
+    expect(first.code).toBe(0);
+    expect(first.out).toContain("imported 7 provider(s)");
+    expect(first.out).toContain("7 created, 0 replaced, 0 file(s) skipped");
+    // bigmail.example.at is claimed by two files: the first published keeps it, and that is reported.
+    expect(first.err).toContain("ispdb:minimal.example.xml: bigmail.example.at kept with bigmail.example");
+    const second = await cli("import-ispdb", FIXTURE_ISPDB_DIR, "--db", db);
+    expect(second.out).toContain("0 created, 7 replaced");
+    const loaded = await loadSettings({ db, builtin: false });
+    const hit = await loaded.store.resolve("lp.example");
+    expect(hit?.source).toBe("database");
+    expect(hit?.provider.incoming.map((s) => [s.type, s.hostname, s.username])).toEqual([
+      ["pop3", "pop3.%EMAILDOMAIN%", "%EMAILLOCALPART%"],
+      ["imap", "imap.%EMAILDOMAIN%", "%EMAILLOCALPART%"],
+    ]);
+    expect((await loaded.store.resolve("latin1.example"))?.provider.displayName).toBe(
+      "Société Générale de Messagerie",
+    );
+    expect((await loaded.store.resolve("bigmail.example.at"))?.provider.id).toBe("bigmail.example");
+    loaded.close();
+  });
+});
+
+describeShared("mailconf import-ispdb with Mozilla's ISPDB (../shared/corpus/ispdb)", () => {
   it("publishes the ISPDB corpus into the SQL store; importing again replaces", async () => {
     const db = join(dir, "ispdb.db");
     const folder = await loadIspdb(ISPDB_DIR);
