@@ -71,17 +71,24 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
   let publicUrl: string | undefined;
   const problems: string[] = [];
   const aliasChecks: { file: string; alias: string; target: string; line: number }[] = [];
+  const assignChecks: { file: string; domain: string; id: string; line: number }[] = [];
+  // Assigned domains may name a provider of any file source (resolved once every layer is known).
+  const findProvider = (id: string) => files.findProvider(id);
   for (const file of sources.configFiles ?? []) {
     try {
       const { settings, lineOf } = await readSettingsFile(file);
       for (const [alias, target] of Object.entries(settings.aliases)) {
         aliasChecks.push({ file, alias, target, line: lineOf(["aliases", alias]) });
       }
+      for (const [domain, id] of Object.entries(settings.assignedDomains)) {
+        assignChecks.push({ file, domain, id, line: lineOf(["assignedDomains", domain]) });
+      }
       publicUrl ??= settings.publicUrl;
       layers.push(
         new MemoryStore(
           settings.providers.map((provider) => ({ provider, source: file })),
           settings.aliases,
+          { assigned: settings.assignedDomains, findProvider },
         ),
       );
       report.push(`settings: ${file}: ${settings.providers.length} provider(s)`);
@@ -117,6 +124,12 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     store = new LayeredStore([sql, files]);
     const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
     report.unshift(`database: ${database.path}${migrated}`);
+  }
+  for (const check of assignChecks) {
+    if (!(await store.findProvider?.(check.id)))
+      problems.push(
+        `${check.file}:${check.line}: ${formatPath(["assignedDomains", check.domain])}: no provider ${check.id} (in a settings file, the ISPDB folder, built in or published)`,
+      );
   }
   // An alias must point at a domain some source serves by name (not at another alias): a typo here
   // would silently make the alias domain unknown.

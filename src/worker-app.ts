@@ -73,15 +73,18 @@ export function bundledStore(
   files: BundledSettingsFile[] = BUNDLED_SETTINGS,
   builtin: Provider[] = BUNDLED_BUILTIN_PROVIDERS,
 ): SettingsStore {
+  const findProvider = (id: string) => store.findProvider(id);
   const layers: SettingsStore[] = files.map(
     (file) =>
       new MemoryStore(
         file.settings.providers.map((provider) => ({ provider, source: file.source })),
         file.settings.aliases,
+        { assigned: file.settings.assignedDomains ?? {}, findProvider },
       ),
   );
   layers.push(new MemoryStore(builtin.map((provider) => ({ provider, source: "built-in" }))));
-  return new LayeredStore(layers);
+  const store = new LayeredStore(layers);
+  return store;
 }
 
 /** A configuration mistake in the Worker's bindings, named so an operator can fix it. */
