@@ -72,10 +72,41 @@ describe("ISPDB corpus", () => {
     const folder = await loadIspdb(ISPDB_DIR);
     expect(folder.skipped).toEqual([]);
     expect(folder.entries).toHaveLength(FILES.length);
-    // Exchange-family servers are reported, not silently dropped (office365.com has ews, owa, graph, exchange).
-    expect(folder.warnings.filter((w) => w.file === "office365.com.xml").map((w) => w.message)).toHaveLength(
-      4,
+    // Exchange-family servers are kept (office365.com has ews, owa, graph, exchange): no warning.
+    expect(folder.warnings.filter((w) => w.file === "office365.com.xml")).toEqual([]);
+  });
+
+  it("serves office365.com's Exchange-family servers with their URLs, after IMAP and POP3", async () => {
+    const res = await fetchBounded(`${server.url}/v1.1/office365.com`);
+    expect(res.status).toBe(200);
+    const ep = ((parser.parse(await res.text()) as Rec).clientConfig as Rec).emailProvider as Rec[];
+    const incoming = ((ep[0] as Rec).incomingServer as Rec[]).map((s) => ({
+      type: s["@type"],
+      where: s.url ?? `${s.hostname}:${s.port}`,
+      username: s.username,
+    }));
+    expect(incoming).toEqual([
+      { type: "imap", where: "outlook.office365.com:993", username: "%EMAILADDRESS%" },
+      { type: "pop3", where: "outlook.office365.com:995", username: "%EMAILADDRESS%" },
+      { type: "ews", where: "https://outlook.office365.com/ews/exchange.asmx", username: "%EMAILADDRESS" },
+      { type: "owa", where: "https://outlook.office365.com/owa/", username: "%EMAILADDRESS" },
+      { type: "graph", where: "https://graph.microsoft.com/", username: "%EMAILADDRESS%" },
+      { type: "exchange", where: "outlook.office365.com:443", username: "%EMAILADDRESS%" },
+    ]);
+    const exchange = ((ep[0] as Rec).incomingServer as Rec[])[5] as Rec;
+    expect(exchange.owaURL).toBe("https://outlook.office365.com/owa/");
+    expect(exchange.ewsURL).toBe("https://outlook.office365.com/ews/exchange.asmx");
+    expect(exchange.useGlobalPreferredServer).toBe("true");
+  });
+
+  it("serves webMail and restriction as the files have them (googlemail.com, o2.pl)", async () => {
+    const google = await (await fetchBounded(`${server.url}/v1.1/gmail.com`)).text();
+    expect(google).toContain(
+      '  <webMail>\n    <loginPage url="https://accounts.google.com/ServiceLogin?service=mail&amp;continue=http://mail.google.com/mail/"/>',
     );
+    expect(google).toContain('      <usernameField id="Email"/>');
+    const o2 = await (await fetchBounded(`${server.url}/v1.1/o2.pl`)).text();
+    expect(o2).toContain("<restriction>client-IP-address</restriction>");
   });
 
   it.each(FILES)("%s round-trips through /v1.1/<first domain>", async (file) => {

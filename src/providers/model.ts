@@ -179,6 +179,12 @@ export const ExchangeServerSchema = z.discriminatedUnion(
   },
 );
 
+/** A web mail URL: http(s), may hold placeholders such as `https://login.%EMAILDOMAIN%` (ISPDB inbox.lv). */
+const webMailUrl = z
+  .string()
+  .max(2048)
+  .regex(/^https?:\/\/[^\s]+$/, { error: (i) => `expected an http(s) URL, got ${describe(i.input)}` });
+
 /** Web mail login hints (clientConfig `webMail`, reference/autoconfig.md §1.2; clients ignore it for setup). */
 const formField = z.strictObject({
   id: z.string().max(200).optional(),
@@ -186,11 +192,11 @@ const formField = z.strictObject({
 });
 export const WebMailSchema = z.strictObject({
   /** `loginPage/@url`: where people sign in to web mail. */
-  loginPage: httpsUrl.optional(),
+  loginPage: webMailUrl.optional(),
   /** `loginPageInfo`: the login form, for clients that fill it in. */
   loginPageInfo: z
     .strictObject({
-      url: httpsUrl,
+      url: webMailUrl,
       username: z.string().max(320).optional(),
       usernameField: formField.optional(),
       passwordField: formField.optional(),
