@@ -17,13 +17,16 @@
  * Each write is one transaction: a failed write changes nothing. A running server sees it at once.
  * Exit codes: 0 ok, 1 refused (validation, conflict, not found), 2 bad usage or configuration.
  */
+
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { type Command, Option } from "commander";
 import { stringify } from "yaml";
-import { loadIspdb, loadSettingsFile } from "./config-files.ts";
+import { loadIspdb, readSettingsFile } from "./config-files.ts";
 import { MIN_TOKEN_LENGTH, tokenHashLine } from "./handlers/admin-auth.ts";
 import { loadSettings } from "./node.ts";
 import { normalizeDomain } from "./providers/domain.ts";
-import { formatPath, type Provider } from "./providers/model.ts";
+import { type FieldError, formatPath, type Provider } from "./providers/model.ts";
 import { type DomainEntry, ListedDomainError, type SqlStore, WriteError } from "./providers/sql-store.ts";
 
 /** Default SQLite file of `mailconf serve` and the publishing commands. */
@@ -109,17 +112,56 @@ export function registerPublishCommands(cmd: Command): void {
     .action(async (files: string[], opts: StoreOptions) => {
       const list: Provider[] = [];
       const aliases: Record<string, string> = {};
+      const assigned: Record<string, string> = {};
+      // Where each provider, alias and assignment came from, so a refusal names its file and line.
+      const origins: { file: string; lineOf: (path: (string | number)[]) => number; index: number }[] = [];
+      const keyOrigin = new Map<string, { file: string; lineOf: (path: (string | number)[]) => number }>();
       for (const file of files) {
-        const settings = await loadSettingsFile(file); // ConfigError: file:line: path: rule (exit 2)
-        list.push(...settings.providers);
+        const { settings, lineOf } = await readSettingsFile(file); // ConfigError: file:line: path: rule (exit 2)
+        settings.providers.forEach((p, index) => {
+          list.push(p);
+          origins.push({ file, lineOf, index });
+        });
         Object.assign(aliases, settings.aliases);
+        Object.assign(assigned, settings.assignedDomains);
+        for (const key of [...Object.keys(settings.aliases), ...Object.keys(settings.assignedDomains)])
+          keyOrigin.set(key, { file, lineOf });
       }
+      /** `file:line: path: message` for an error of putProviders (paths as documented there). */
+      const located = (e: FieldError): string => {
+        const [head, ...rest] = e.path;
+        if (head === "aliases" || head === "assignedDomains") {
+          const key = String(rest[0]);
+          const from =
+            keyOrigin.get(key) ??
+            [...keyOrigin.entries()].find(([k]) => normalizeDomain(k, { wildcard: true }) === key)?.[1];
+          if (from) return `${from.file}:${from.lineOf(e.path)}: ${formatPath(e.path)}: ${e.message}`;
+        }
+        const i = typeof head === "number" ? head : 0;
+        const inner = typeof head === "number" ? rest : e.path;
+        const from = origins[i];
+        if (from && e.path.length > 0) {
+          const path = ["providers", from.index, ...inner];
+          return `${from.file}:${from.lineOf(path)}: ${formatPath(path)}: ${e.message}`;
+        }
+        return `${formatPath(e.path)}: ${e.message}`;
+      };
       await withStore(opts, async (store) => {
-        const result = await store.putProviders(list, aliases);
+        let result: { created: string[]; replaced: string[] };
+        try {
+          result = await store.putProviders(list, aliases, assigned);
+        } catch (e) {
+          if (!(e instanceof WriteError)) throw e;
+          for (const err of e.errors) console.error(located(err));
+          process.exitCode = 1;
+          return;
+        }
         if (result.created.length) console.log(`created: ${result.created.join(", ")}`);
         if (result.replaced.length) console.log(`replaced: ${result.replaced.join(", ")}`);
         const n = Object.keys(aliases).length;
         if (n) console.log(`aliases: ${n}`);
+        const a = Object.keys(assigned).length;
+        if (a) console.log(`assigned domains: ${a}`);
       });
     });
 
@@ -128,10 +170,11 @@ export function registerPublishCommands(cmd: Command): void {
     .description("delete published providers with their own domains")
     .argument("<ids...>", "provider ids")
     .addOption(dbOption())
-    .action(async (ids: string[], opts: StoreOptions) => {
+    .option("--cascade", "also delete the domains assigned to it and the aliases pointing at its domains")
+    .action(async (ids: string[], opts: StoreOptions & { cascade?: boolean }) => {
       await withStore(opts, async (store) => {
         for (const id of ids) {
-          await store.deleteProvider(id);
+          await store.deleteProvider(id, { cascade: opts.cascade });
           console.log(`removed ${id}`);
         }
       });
@@ -153,21 +196,22 @@ export function registerPublishCommands(cmd: Command): void {
           process.exitCode = 1;
         }
         const domains = await allDomains(store);
-        const byId = new Map(
-          wanted.map((p) => [p.provider.id, { ...p.provider, domains: [...p.provider.domains] }]),
-        );
+        const exported = new Set(wanted.map((p) => p.provider.id));
+        // Assigned domains stay assignments (`assignedDomains`), so `providers add` restores the store
+        // as it was: a provider's own `domains` list is exactly what was published with it.
         const aliases: Record<string, string> = {};
+        const assignedDomains: Record<string, string> = {};
         for (const d of domains) {
           if (d.origin !== "assigned") continue;
-          const target = d.provider ? byId.get(d.provider) : undefined;
-          if (target) target.domains.push(d.domain);
-          else if (d.aliasOf && !ids.length) aliases[d.domain] = d.aliasOf;
-          else if (d.provider && !ids.length)
-            console.error(
-              `# not exportable to a settings file: ${d.domain} -> provider ${d.provider} (not published)`,
-            );
+          if (d.aliasOf && !ids.length) aliases[d.domain] = d.aliasOf;
+          else if (d.provider && (!ids.length || exported.has(d.provider)))
+            assignedDomains[d.domain] = d.provider;
         }
-        const doc = { providers: [...byId.values()], ...(Object.keys(aliases).length ? { aliases } : {}) };
+        const doc = {
+          providers: wanted.map((p) => p.provider),
+          ...(Object.keys(assignedDomains).length ? { assignedDomains } : {}),
+          ...(Object.keys(aliases).length ? { aliases } : {}),
+        };
         console.log(opts.json ? JSON.stringify(doc, null, 2) : stringify(doc, { lineWidth: 0 }).trimEnd());
       });
     });
@@ -225,7 +269,8 @@ export function registerPublishCommands(cmd: Command): void {
     .description("delete assigned domains")
     .argument("<domains...>", "mail domains")
     .addOption(dbOption())
-    .action(async (names: string[], opts: StoreOptions) => {
+    .option("--cascade", "also delete the aliases pointing at it")
+    .action(async (names: string[], opts: StoreOptions & { cascade?: boolean }) => {
       await withStore(opts, async (store) => {
         for (const name of names) {
           const domain = normalizeDomain(name, { wildcard: true });
@@ -234,7 +279,7 @@ export function registerPublishCommands(cmd: Command): void {
               { path: ["domain"], message: `expected a domain name, got ${JSON.stringify(name)}` },
             ]);
           try {
-            await store.deleteDomain(domain);
+            await store.deleteDomain(domain, { cascade: opts.cascade });
           } catch (e) {
             if (!(e instanceof ListedDomainError)) throw e;
             // The CLI way to publish the provider again (the admin API's is PUT /api/v1/providers/<id>).
@@ -259,26 +304,65 @@ export function registerPublishCommands(cmd: Command): void {
     .action(async (path: string, opts: StoreOptions) => {
       const folder = await loadIspdb(path);
       for (const s of folder.skipped) console.error(`skipped ${s.file}: ${s.reason}`);
+      const folderPath = path.toLowerCase().endsWith(".xml") ? dirname(path) : path;
+      /** `file:line` of a domain in an ISPDB file (its `<domain>` element), for messages. */
+      const where = async (source: string, domain: string): Promise<string> => {
+        const file = join(folderPath, source.replace(/^ispdb:/, ""));
+        const text = await readFile(file, "utf8").catch(() => "");
+        const at = text.search(
+          new RegExp(`<domain>\\s*${domain.replace(/[.*]/g, "\\$&")}\\s*</domain>`, "i"),
+        );
+        return at < 0 ? file : `${file}:${text.slice(0, at).split("\n").length}`;
+      };
       await withStore(opts, async (store) => {
-        // A domain already served by another published provider stays with it (reported).
-        const owner = new Map<string, string>();
-        for (const d of await allDomains(store)) owner.set(d.domain, d.provider ?? `(alias of ${d.aliasOf})`);
+        // A domain already served by another published provider stays with it, and a domain assigned
+        // one by one stays an assignment (both reported).
+        const owner = new Map<string, { provider?: string; aliasOf?: string; origin: string }>();
+        for (const d of await allDomains(store)) owner.set(d.domain, d);
         const list: Provider[] = [];
+        const sources: string[] = [];
         for (const { provider, source } of folder.entries) {
-          const kept = provider.domains.filter((d) => {
+          const kept: string[] = [];
+          for (const d of provider.domains) {
             const current = owner.get(d);
-            if (current === undefined || current === provider.id) return true;
-            console.error(`${source}: ${d} kept with ${current}`);
-            return false;
-          });
-          if (kept.length === 0) {
+            if (
+              current === undefined ||
+              (current.provider === provider.id && current.origin === "provider")
+            ) {
+              kept.push(d);
+              continue;
+            }
+            const what =
+              current.provider === undefined
+                ? `it is an alias of ${current.aliasOf}`
+                : current.provider === provider.id
+                  ? `it stays assigned to ${provider.id}`
+                  : `it stays with ${current.provider}`;
+            console.error(`${await where(source, d)}: ${d}: ${what}`);
+          }
+          if (kept.length === 0 && provider.domains.length > 0) {
             console.error(`${source}: skipped, every domain is served by another provider`);
             continue;
           }
-          for (const d of kept) owner.set(d, provider.id);
+          for (const d of kept) owner.set(d, { provider: provider.id, origin: "provider" });
           list.push({ ...provider, domains: kept });
+          sources.push(source);
         }
-        const result = await store.putProviders(list);
+        let result: { created: string[]; replaced: string[] };
+        try {
+          result = await store.putProviders(list);
+        } catch (e) {
+          if (!(e instanceof WriteError)) throw e;
+          // A write made meanwhile (another process): name each file and its domain's line.
+          for (const err of e.errors) {
+            const i = typeof err.path[0] === "number" ? err.path[0] : 0;
+            const domain = list[i]?.domains[Number(err.path[err.path.length - 1])];
+            const at = domain ? await where(sources[i] ?? "", domain) : (sources[i] ?? path);
+            console.error(`${at}: ${formatPath(err.path)}: ${err.message}`);
+          }
+          process.exitCode = 1;
+          return;
+        }
         console.log(
           `imported ${list.length} provider(s) from ${path}: ${result.created.length} created, ${result.replaced.length} replaced, ${folder.skipped.length} file(s) skipped`,
         );
