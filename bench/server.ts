@@ -1,7 +1,7 @@
 /**
  * The benchmark's server process (forked by bench/run.ts with --expose-gc): a bare node:http baseline
  * answering a fixed XML body, and mailconf itself (the app of `mailconf serve` with the built-in
- * providers, served by @hono/node-server as src/node.ts does), both on 127.0.0.1.
+ * providers, served by @hono/node-server as src/node/server.ts does), both on 127.0.0.1.
  *
  * mailconf's fetch handler is timed: from the request reaching the app to the Response handed back
  * (for the refusals: reading the body, the checks, the error document), in milliseconds.
@@ -20,7 +20,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "../src/app.ts";
-import { loadSettings } from "../src/node.ts";
+import { loadSettings } from "../src/node/server.ts";
 
 if (!process.send) {
   process.stderr.write("bench/server.ts is started by bench/run.ts (npm run bench), not on its own\n");

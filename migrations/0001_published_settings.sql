@@ -1,8 +1,8 @@
 -- mailconf: published settings (the SQL store behind the admin API and the CLI).
 -- One schema for SQLite on Node and for D1 on Cloudflare Workers. Applied in file-name order by
--- applyMigrations() (src/providers/sql.ts) or by `wrangler d1 migrations apply`; both record
+-- applyMigrations() (src/store/sql.ts) or by `wrangler d1 migrations apply`; both record
 -- applied files in the table d1_migrations, so either may run first.
--- After editing or adding a file here, run `npm run migrations` (regenerates src/providers/migrations.ts).
+-- After editing or adding a file here, run `npm run migrations` (regenerates src/store/migrations.ts).
 
 -- A published provider: the provider exactly as validated by the settings model (JSON text,
 -- defaults applied), so a row reads back as it would from a settings file.

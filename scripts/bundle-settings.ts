@@ -3,7 +3,7 @@
  * files named on the command line with the same model as `mailconf serve` and writes them, in
  * order of precedence, followed by the built-in providers (src/providers/builtin.ts, validated by
  * the same model when it is imported), to the generated module src/generated/bundled-settings.ts
- * that src/worker-app.ts imports. Workers have no file system, so settings are bundled at build
+ * that src/worker/app.ts imports. Workers have no file system, so settings are bundled at build
  * time; and as everything arrives validated, an isolate starts without validating it again.
  *
  *   node --import tsx scripts/bundle-settings.ts [--out <module.ts>] <settings file>…
@@ -14,7 +14,7 @@
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { ConfigError, loadSettingsFile } from "../src/config-files.ts";
+import { ConfigError, loadSettingsFile } from "../src/node/config-files.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import type { Provider, SettingsFile } from "../src/providers/model.ts";
 

@@ -1,6 +1,6 @@
 /**
  * createApp(deps) → the Hono app: every route, security headers and error mapping.
- * Runtime-neutral: the Node entry (src/node.ts) and the Workers entry (src/worker.ts) wrap it.
+ * Runtime-neutral: the Node entry (src/node/server.ts) and the Workers entry (src/worker/index.ts) wrap it.
  * A new client format = one template + one handler + one line here.
  */
 import { Hono } from "hono";

@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
 import { tokenHashLine } from "../src/handlers/admin-auth.ts";
 import { openApiDocument } from "../src/handlers/openapi.ts";
-import type { RunningServer } from "../src/node.ts";
+import type { RunningServer } from "../src/node/server.ts";
+import { openSqlite } from "../src/node/sqlite.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { ProviderSchema } from "../src/providers/model.ts";
-import { SqlStore } from "../src/providers/sql-store.ts";
 import { LayeredStore, MemoryStore } from "../src/providers/store.ts";
-import { openSqlite } from "../src/sqlite.ts";
+import { SqlStore } from "../src/store/sql-store.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";
 import { validateMobileconfig } from "./helpers/shared.ts";
 
@@ -414,7 +414,8 @@ describe("OpenAPI document", () => {
     expect(provider.required).toEqual(["id", "displayName", "incoming", "outgoing"]);
     // What the list operations answer for a bad limit (400), and the plain-text 404 when the API is off.
     for (const path of ["/api/v1/providers", "/api/v1/domains"]) {
-      const responses = (paths[path]?.get as { responses: Record<string, { content?: object }> }).responses;
+      const op = paths[path]?.get as { responses: Record<string, { content?: object }> } | undefined;
+      const responses = op?.responses ?? {};
       expect(Object.keys(responses)).toContain("400");
       expect(Object.keys(responses["404"]?.content ?? {})).toEqual(["application/json", "text/plain"]);
     }

@@ -9,7 +9,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { RunningServer } from "../src/node.ts";
+import type { RunningServer } from "../src/node/server.ts";
 import { fetchBounded, rawRequest, startTestServer } from "./helpers/server.ts";
 import { AUTODISCOVER_DIR, tempFile, wellFormed } from "./helpers/shared.ts";
 import { at, childrenNamed, missingFrom, parseTree, type XmlTree } from "./helpers/xml-tree.ts";

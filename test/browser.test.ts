@@ -10,7 +10,7 @@ import { join } from "node:path";
 import jsQRModule from "jsqr";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningServer } from "../src/node.ts";
+import type { RunningServer } from "../src/node/server.ts";
 import type { SettingsGuide } from "../src/templates/settings-json.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";
 import { REPO_ROOT } from "./helpers/shared.ts";

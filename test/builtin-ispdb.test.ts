@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadIspdb } from "../src/config-files.ts";
+import { loadIspdb } from "../src/node/config-files.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { ISPDB_DIR } from "./helpers/shared.ts";
 

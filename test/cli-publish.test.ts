@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { loadIspdb, parseSettingsText } from "../src/config-files.ts";
 import { tokenHashLine } from "../src/handlers/admin-auth.ts";
-import { loadSettings } from "../src/node.ts";
+import { loadIspdb, parseSettingsText } from "../src/node/config-files.ts";
+import { loadSettings } from "../src/node/server.ts";
 import { cli } from "./helpers/cli.ts";
 import { ISPDB_DIR, REPO_ROOT } from "./helpers/shared.ts";
 

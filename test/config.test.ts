@@ -4,7 +4,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseSettingsText } from "../src/config-files.ts";
+import { ConfigError, parseSettingsText } from "../src/node/config-files.ts";
 import { REPO_ROOT, tempFile } from "./helpers/shared.ts";
 
 const VALID = `providers:
@@ -113,7 +113,7 @@ describe("settings files", () => {
 
 describe("mailconf CLI", () => {
   const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+    spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
       cwd: REPO_ROOT,
       encoding: "utf8",
       timeout: 20_000,
@@ -220,7 +220,7 @@ describe("settings files: whole-file rules", () => {
   });
 
   it("serve refuses an alias whose target no source serves, naming file and line", async () => {
-    const { loadSettings } = await import("../src/node.ts");
+    const { loadSettings } = await import("../src/node/server.ts");
     const file = tempFile(
       "alias.yaml",
       `${VALID}aliases:\n  old.example: exampel.org\n  gm.example: gmail.com\n`,

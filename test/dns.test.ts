@@ -6,8 +6,8 @@
 import { execFile, spawnSync } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkDnsRecords, formatDnsCheck, parseDnsServer } from "../src/dns-check.ts";
-import type { RunningServer } from "../src/node.ts";
+import { checkDnsRecords, formatDnsCheck, parseDnsServer } from "../src/node/dns-check.ts";
+import type { RunningServer } from "../src/node/server.ts";
 import { accountSettings } from "../src/providers/account.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { parseProvider } from "../src/providers/model.ts";
@@ -39,7 +39,7 @@ function checkExampleCom(server: string, timeoutMs = 2000) {
 /** Runs the CLI without blocking the event loop (the test DNS server lives in this process). */
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
       cwd: REPO_ROOT,
       timeout: 30_000,
     });

@@ -9,11 +9,11 @@ import { join } from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
+import { openSqlite } from "../src/node/sqlite.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { type ProviderInput, ProviderSchema } from "../src/providers/model.ts";
-import { SqlStore } from "../src/providers/sql-store.ts";
 import { LayeredStore, MemoryStore } from "../src/providers/store.ts";
-import { openSqlite } from "../src/sqlite.ts";
+import { SqlStore } from "../src/store/sql-store.ts";
 
 const parser = new XMLParser({ isArray: (n) => n === "domain" });
 const domainsOf = (xml: string) =>

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requestTarget } from "../src/handlers/context.ts";
-import type { RunningServer } from "../src/node.ts";
+import type { RunningServer } from "../src/node/server.ts";
 import { rawRequest, startTestServer } from "./helpers/server.ts";
 
 const TOKEN = "host-test-token-0123456789abcdef";

@@ -8,8 +8,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadIspdb } from "../src/config-files.ts";
-import type { RunningServer } from "../src/node.ts";
+import { loadIspdb } from "../src/node/config-files.ts";
+import type { RunningServer } from "../src/node/server.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";
 import { ISPDB_DIR } from "./helpers/shared.ts";
 

@@ -5,7 +5,7 @@
  * 600, POST → the answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningServer } from "../src/node.ts";
+import type { RunningServer } from "../src/node/server.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";
 
 const READ_ONLY = [

@@ -6,15 +6,15 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { MIGRATIONS } from "../src/providers/migrations.ts";
-import { applyMigrations, MIGRATIONS_TABLE } from "../src/providers/sql.ts";
-import { openSqlite } from "../src/sqlite.ts";
+import { openSqlite } from "../src/node/sqlite.ts";
+import { MIGRATIONS } from "../src/store/migrations.ts";
+import { applyMigrations, MIGRATIONS_TABLE } from "../src/store/sql.ts";
 import { readMigrationsFolder } from "./helpers/migrations.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mailconf-migrations-"));
 
 describe("migrations", () => {
-  it("src/providers/migrations.ts is the migrations/ folder, split by wrangler (run `npm run migrations`)", async () => {
+  it("src/store/migrations.ts is the migrations/ folder, split by wrangler (run `npm run migrations`)", async () => {
     expect(MIGRATIONS).toEqual(await readMigrationsFolder());
     expect(MIGRATIONS[0]?.name).toBe("0001_published_settings.sql");
   });

@@ -10,7 +10,7 @@ import { XMLParser } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { settingsOpenApiPath } from "../src/handlers/pages.ts";
-import type { RunningServer } from "../src/node.ts";
+import type { RunningServer } from "../src/node/server.ts";
 import {
   APP_PASSWORD_TEXT,
   AUTHENTICATION_TEXT,

@@ -7,8 +7,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeMxResolver } from "../src/mx-resolver.ts";
-import { loadSettings } from "../src/node.ts";
+import { nodeMxResolver } from "../src/node/mx-resolver.ts";
+import { loadSettings } from "../src/node/server.ts";
 import { startDnsServer, type TestDnsServer } from "./helpers/mx-dns-server.ts";
 import { provider } from "./helpers/providers.ts";
 

@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadProfileSigner, type RunningServer } from "../src/node.ts";
+import { loadProfileSigner, type RunningServer } from "../src/node/server.ts";
 import { accountSettings } from "../src/providers/account.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { parseEmailAddress } from "../src/providers/domain.ts";
@@ -136,7 +136,7 @@ describe("mailconf serve", () => {
     return new Promise((resolve) => {
       const child = spawn(
         process.execPath,
-        ["--import", "tsx", "src/cli.ts", "serve", "--port", "0", ...args],
+        ["--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", ...args],
         {
           cwd: REPO_ROOT,
           env: { ...process.env, ...env },

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadSettingsFile } from "../src/config-files.ts";
+import { loadSettingsFile } from "../src/node/config-files.ts";
 import { accountSettings } from "../src/providers/account.ts";
 import { parseEmailAddress } from "../src/providers/domain.ts";
 import { parseProvider, type SettingsFile } from "../src/providers/model.ts";

@@ -11,13 +11,13 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { createApp } from "../src/app.ts";
-import { checkAddress } from "../src/check.ts";
+import { checkAddress } from "../src/cli/check-report.ts";
 import { sha256 } from "../src/handlers/admin-auth.ts";
-import { loadSettings } from "../src/node.ts";
+import { loadSettings } from "../src/node/server.ts";
+import { openSqlite } from "../src/node/sqlite.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
-import { SqlStore } from "../src/providers/sql-store.ts";
 import { MemoryStore } from "../src/providers/store.ts";
-import { openSqlite } from "../src/sqlite.ts";
+import { SqlStore } from "../src/store/sql-store.ts";
 import { cli } from "./helpers/cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mailconf-meaning-"));

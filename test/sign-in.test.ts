@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
-import { checkAddress } from "../src/check.ts";
+import { checkAddress } from "../src/cli/check-report.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { MemoryStore } from "../src/providers/store.ts";
 import type { SettingsGuide } from "../src/templates/settings-json.ts";

@@ -7,8 +7,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadSettingsFile } from "../src/config-files.ts";
-import { loadProfileSigner, signingReport } from "../src/node.ts";
+import { loadSettingsFile } from "../src/node/config-files.ts";
+import { loadProfileSigner, signingReport } from "../src/node/server.ts";
 import { accountSettings } from "../src/providers/account.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { parseEmailAddress } from "../src/providers/domain.ts";

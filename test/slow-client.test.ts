@@ -11,7 +11,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   type RunningServer,
   serverTimeouts,
-} from "../src/node.ts";
+} from "../src/node/server.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";
 
 const REQUEST_TIMEOUT_MS = 800;

@@ -9,13 +9,13 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openSqlite } from "../src/node/sqlite.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
-import { d1Driver } from "../src/providers/d1.ts";
-import { MIGRATIONS } from "../src/providers/migrations.ts";
-import { applyMigrations, type SqlDriver } from "../src/providers/sql.ts";
-import { SqlStore, WriteError } from "../src/providers/sql-store.ts";
 import { MemoryStore } from "../src/providers/store.ts";
-import { openSqlite } from "../src/sqlite.ts";
+import { d1Driver } from "../src/store/d1.ts";
+import { MIGRATIONS } from "../src/store/migrations.ts";
+import { applyMigrations, type SqlDriver } from "../src/store/sql.ts";
+import { SqlStore, WriteError } from "../src/store/sql-store.ts";
 import { provider } from "./helpers/providers.ts";
 import { REPO_ROOT } from "./helpers/shared.ts";
 

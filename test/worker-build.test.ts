@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readBundledSettings, renderBundledSettingsModule } from "../scripts/bundle-settings.ts";
 import { judgeBundle, MAX_GZIP_KIB, parseUploadSize, WRANGLER_OFFLINE_ENV } from "../scripts/check-bundle.ts";
-import { loadSettingsFile } from "../src/config-files.ts";
 import { BUNDLED_BUILTIN_PROVIDERS, BUNDLED_SETTINGS } from "../src/generated/bundled-settings.ts";
+import { loadSettingsFile } from "../src/node/config-files.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { REPO_ROOT } from "./helpers/shared.ts";
 
@@ -78,7 +78,7 @@ describe("settings bundled at build time (scripts/bundle-settings.ts)", () => {
       "wrangler.toml",
       [
         'name = "mailconf-build-test"',
-        `main = "${join(REPO_ROOT, "src/worker.ts")}"`,
+        `main = "${join(REPO_ROOT, "src/worker/index.ts")}"`,
         'compatibility_date = "2026-04-01"',
         "[build]",
         `command = "node --import tsx ${join(REPO_ROOT, "scripts/bundle-settings.ts")} --out ${generated} ${bad}"`,

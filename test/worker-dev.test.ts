@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningServer } from "../src/node.ts";
+import type { RunningServer } from "../src/node/server.ts";
 import { e2eCases } from "./e2e/cases.ts";
 import { decodeAnswers } from "./e2e/files.ts";
 import type { E2EAnswer, EncodedAnswer } from "./e2e/http.ts";

@@ -1,5 +1,5 @@
 /**
- * Reading XML from others (src/providers/xml-read.ts) and its two users: the Autodiscover request
+ * Reading XML from others (src/xml/xml-read.ts) and its two users: the Autodiscover request
  * reader and the ISPDB reader. The well-formedness check is compared with expat (Python's
  * xml.parsers.expat in namespace mode, a conforming parser) on a table of cases and on generated
  * documents; then the cases testers found: each must be refused by both readers.
@@ -11,12 +11,12 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
-import { loadIspdb } from "../src/config-files.ts";
 import { parseAutodiscoverRequest } from "../src/handlers/autodiscover-request.ts";
+import { loadIspdb } from "../src/node/config-files.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { parseIspdb } from "../src/providers/ispdb.ts";
 import { MemoryStore } from "../src/providers/store.ts";
-import { checkWellFormed, decodeText, invalidUtf8Offset } from "../src/providers/xml-read.ts";
+import { checkWellFormed, decodeText, invalidUtf8Offset } from "../src/xml/xml-read.ts";
 
 /** expat's verdict for each document: `null` (well-formed) or its error message. One python3 run. */
 function expat(docs: string[]): (string | null)[] {

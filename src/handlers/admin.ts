@@ -1,5 +1,5 @@
 /**
- * The admin API: publish providers and domains to the SQL store (src/providers/sql-store.ts).
+ * The admin API: publish providers and domains to the SQL store (src/store/sql-store.ts).
  *
  *   GET    /api/v1/providers                 list (paged: ?after=&limit=)
  *   GET    /api/v1/providers/{id}            the provider as published
@@ -21,7 +21,7 @@ import type { Context, Hono } from "hono";
 import * as z from "zod";
 import { normalizeDomain } from "../providers/domain.ts";
 import { type FieldError, fieldErrors, formatPath, parseProvider } from "../providers/model.ts";
-import { type DomainTarget, ListedDomainError, type SqlStore, WriteError } from "../providers/sql-store.ts";
+import { type DomainTarget, ListedDomainError, type SqlStore, WriteError } from "../store/sql-store.ts";
 import { verifyBearer } from "./admin-auth.ts";
 import { readBodyCapped } from "./body.ts";
 import { type AppDeps, getOnly } from "./context.ts";

@@ -24,9 +24,9 @@
  * {@link AutodiscoverRequest.schema} (a closed set) and the address after validation.
  */
 import { XMLParser } from "fast-xml-parser";
-import { checkWellFormed, decodeText, decodeXmlBytes } from "../providers/xml-read.ts";
+import { checkWellFormed, decodeText, decodeXmlBytes } from "../xml/xml-read.ts";
 
-export { decodeText, decodeXmlBytes, detectEncoding } from "../providers/xml-read.ts";
+export { decodeText, decodeXmlBytes, detectEncoding } from "../xml/xml-read.ts";
 
 /** Largest request body read, in bytes (counted while reading). Real requests are < 1 KiB. */
 export const MAX_AUTODISCOVER_BODY_BYTES = 16 * 1024;

@@ -5,8 +5,8 @@
 import type { Context, Handler, Hono } from "hono";
 import type { EmailAddress } from "../providers/domain.ts";
 import { normalizeDomain } from "../providers/domain.ts";
-import type { SqlStore } from "../providers/sql-store.ts";
 import type { Resolution, SettingsStore } from "../providers/store.ts";
+import type { SqlStore } from "../store/sql-store.ts";
 
 /** Signs a profile: the exact plist bytes in, DER CMS SignedData out (see src/signing). */
 export type ProfileSigner = (content: Uint8Array) => Promise<Uint8Array>;

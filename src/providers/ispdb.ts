@@ -17,9 +17,16 @@
  * are decoded exactly as XML says: the five predefined entities and character references
  * (`&#x1F600;` → 😀), CDATA as it is.
  *
- * Web APIs only; file reading lives in the Node entry (src/config-files.ts).
+ * Web APIs only; file reading lives in the Node entry (src/node/config-files.ts).
  */
 import { XMLParser } from "fast-xml-parser";
+import {
+  checkWellFormed,
+  decodeText,
+  decodeXmlBytes,
+  detectEncoding,
+  invalidUtf8Offset,
+} from "../xml/xml-read.ts";
 import {
   AUTHENTICATION_METHODS,
   type FieldError,
@@ -27,13 +34,6 @@ import {
   parseProvider,
   SOCKET_TYPES,
 } from "./model.ts";
-import {
-  checkWellFormed,
-  decodeText,
-  decodeXmlBytes,
-  detectEncoding,
-  invalidUtf8Offset,
-} from "./xml-read.ts";
 
 /** Result of reading one ISPDB file. */
 export type IspdbResult =

@@ -93,7 +93,7 @@ export class MxStore implements SettingsStore {
 
   /**
    * @param inner the layered store (published → settings files → ISPDB → built-in)
-   * @param resolver MX lookups (see src/mx-resolver.ts for Node, ./doh.ts for Workers)
+   * @param resolver MX lookups (see src/node/mx-resolver.ts for Node, src/dns/doh.ts for Workers)
    */
   constructor(inner: SettingsStore, resolver: MxResolver, options: MxStoreOptions = {}) {
     this.#inner = inner;

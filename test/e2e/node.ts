@@ -8,7 +8,7 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { BUNDLED_SETTINGS } from "../../src/generated/bundled-settings.ts";
-import { loadProfileSigner, type RunningServer } from "../../src/node.ts";
+import { loadProfileSigner, type RunningServer } from "../../src/node/server.ts";
 import { makeChain, type TestChain } from "../helpers/pki.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { AUTODISCOVER_DIR, REPO_ROOT } from "../helpers/shared.ts";

@@ -1,7 +1,7 @@
 /** Runs the `mailconf` command in-process through the real commander program (fast). */
 import { vi } from "vitest";
-import { program } from "../../src/cli.ts";
-import { ConfigError } from "../../src/config-files.ts";
+import { program } from "../../src/cli/main.ts";
+import { ConfigError } from "../../src/node/config-files.ts";
 
 /** Runs `mailconf <args>` in-process; returns stdout, stderr and the exit code it set. */
 export async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {

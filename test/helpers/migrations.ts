@@ -1,7 +1,7 @@
 /**
  * Reads the migrations/ folder the way wrangler does (file-name order, statements split by
  * wrangler's `unstable_splitSqlQuery`) and renders it as the TypeScript module
- * src/providers/migrations.ts. Used by scripts/gen-migrations.ts and by the test that keeps the two in sync.
+ * src/store/migrations.ts. Used by scripts/gen-migrations.ts and by the test that keeps the two in sync.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,7 +1,7 @@
 /**
- * Starts the real Node server (src/node.ts) on 127.0.0.1 with a free port for end-to-end tests.
+ * Starts the real Node server (src/node/server.ts) on 127.0.0.1 with a free port for end-to-end tests.
  */
-import { type RunningServer, type ServeOptions, startServer } from "../../src/node.ts";
+import { type RunningServer, type ServeOptions, startServer } from "../../src/node/server.ts";
 
 /** Starts a server; call `close()` in afterAll. */
 export async function startTestServer(options: Partial<ServeOptions> = {}): Promise<RunningServer> {

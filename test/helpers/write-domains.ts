@@ -3,8 +3,9 @@
  * domains `<prefix>-<i>.org` (i = 0 … count-1) to the provider argv[5], concurrently, then exits.
  * Usage: node --import tsx test/helpers/write-domains.ts <db> <prefix> <count> <provider>
  */
-import { SqlStore } from "../../src/providers/sql-store.ts";
-import { openSqlite } from "../../src/sqlite.ts";
+
+import { openSqlite } from "../../src/node/sqlite.ts";
+import { SqlStore } from "../../src/store/sql-store.ts";
 
 const [db, prefix, count, provider] = process.argv.slice(2) as [string, string, string, string];
 const database = await openSqlite(db);

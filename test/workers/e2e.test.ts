@@ -1,5 +1,5 @@
 /**
- * The shared end-to-end suite inside workerd, against the Worker's own fetch handler (src/worker.ts,
+ * The shared end-to-end suite inside workerd, against the Worker's own fetch handler (src/worker/index.ts,
  * bundled settings, `MAILCONF_PUBLIC_URL` from vitest.config.ts), and a second Worker with the
  * signing secrets set and the same fixed clock as the Node server. Every answer must pass the
  * suite's checks and equal the Node server's answer byte for byte (recorded by
@@ -8,7 +8,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { inject } from "vitest";
-import { createWorker, type WorkerEnv } from "../../src/worker-app.ts";
+import { createWorker, type WorkerEnv } from "../../src/worker/app.ts";
 import { DEFAULT_HOST } from "../e2e/cases.ts";
 import { decodeAnswers, decodeFiles } from "../e2e/files.ts";
 import { answerFromResponse, type E2ERequest, type E2ETarget } from "../e2e/http.ts";

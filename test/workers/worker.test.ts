@@ -1,5 +1,5 @@
 /**
- * src/worker.ts and src/worker-app.ts inside workerd: the bundled store (settings files first, then built-in), the
+ * src/worker/index.ts and src/worker/app.ts inside workerd: the bundled store (settings files first, then built-in), the
  * public URL from `[vars]`, profile signing from secrets, published settings in D1 (migrations,
  * failures, the admin API switch) and resolution by MX over DNS-over-HTTPS.
  */
@@ -15,7 +15,7 @@ import {
   type WorkerEnv,
   workerMxResolver,
   workerSigner,
-} from "../../src/worker-app.ts";
+} from "../../src/worker/app.ts";
 
 describe("bundled settings", () => {
   it("serves the settings files first, then the built-in providers", async () => {
@@ -36,7 +36,7 @@ describe("bundled settings", () => {
     const store = bundledStore([
       {
         source: "override.yaml",
-        settings: { providers: [{ ...provider, domains: ["gmail.com"] }], aliases: {} },
+        settings: { providers: [{ ...provider, domains: ["gmail.com"] }], aliases: {}, assignedDomains: {} },
       },
     ]);
     expect(await store.resolve("gmail.com")).toMatchObject({ source: "override.yaml" });
@@ -63,7 +63,7 @@ describe("public URL", () => {
   });
 
   it("a Worker with a broken MAILCONF_PUBLIC_URL answers 500 naming it, without a stack trace", async () => {
-    const worker = (await import("../../src/worker.ts")).default;
+    const worker = (await import("../../src/worker/index.ts")).default;
     const res = await worker.fetch(
       new Request("http://127.0.0.1/healthz"),
       { MAILCONF_PUBLIC_URL: "not a url" },

@@ -8,9 +8,9 @@
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { isNode, LineCounter, parseDocument } from "yaml";
-import { parseIspdb } from "./providers/ispdb.ts";
-import { type FieldError, formatPath, parseSettings, type SettingsFile } from "./providers/model.ts";
-import type { ProviderEntry } from "./providers/store.ts";
+import { parseIspdb } from "../providers/ispdb.ts";
+import { type FieldError, formatPath, parseSettings, type SettingsFile } from "../providers/model.ts";
+import type { ProviderEntry } from "../providers/store.ts";
 
 /** A configuration error: every problem, each as `file:line: path: rule`. */
 export class ConfigError extends Error {

@@ -15,7 +15,7 @@
 
 import { Resolver } from "node:dns/promises";
 import { isIP } from "node:net";
-import type { DnsRecord } from "./templates/dns-records.ts";
+import type { DnsRecord } from "../templates/dns-records.ts";
 
 /** Result for one owner name and type. */
 export interface DnsCheckResult {

@@ -1,7 +1,7 @@
 /**
  * The small SQL interface the published-settings store needs, and schema migrations.
  *
- * Two drivers implement it: SQLite through @libsql/client on Node (src/sqlite.ts, Node-only) and
+ * Two drivers implement it: SQLite through @libsql/client on Node (src/node/sqlite.ts, Node-only) and
  * Cloudflare D1 (./d1.ts). Both speak SQLite's dialect, so one schema (migrations/*.sql) serves both.
  * Statements use `?` placeholders; D1 allows at most 100 bound parameters per statement, so
  * callers keep under {@link MAX_SQL_PARAMS}.
@@ -24,7 +24,7 @@ export interface SqlResult {
   changes: number;
 }
 
-/** The driver interface (implemented in src/sqlite.ts for libsql and ./d1.ts for D1). */
+/** The driver interface (implemented in src/node/sqlite.ts for libsql and ./d1.ts for D1). */
 export interface SqlDriver {
   /** Runs one statement. */
   execute(statement: SqlStatement): Promise<SqlResult>;

@@ -14,8 +14,9 @@
  *
  * Web APIs only: this module runs unchanged on Node.js and on Cloudflare Workers.
  */
-import { normalizeDomain } from "./domain.ts";
-import { type FieldError, type Provider, ProviderSchema } from "./model.ts";
+import { normalizeDomain } from "../providers/domain.ts";
+import { type FieldError, type Provider, ProviderSchema } from "../providers/model.ts";
+import { NameIndex, type ProviderEntry, type Resolution, type SettingsStore } from "../providers/store.ts";
 import {
   MAX_SQL_PARAMS,
   SqlConstraintError,
@@ -23,7 +24,6 @@ import {
   type SqlStatement,
   type SqlValue,
 } from "./sql.ts";
-import { NameIndex, type ProviderEntry, type Resolution, type SettingsStore } from "./store.ts";
 
 /** The `source` of everything served from the SQL store. */
 export const SQL_SOURCE = "database";

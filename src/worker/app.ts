@@ -1,5 +1,5 @@
 /**
- * The Cloudflare Worker (entry: src/worker.ts): the same app as the Node server (src/app.ts), with
+ * The Cloudflare Worker (entry: src/worker/index.ts): the same app as the Node server (src/app.ts), with
  * the settings bundled at build time.
  *
  * Settings, first wins for a domain (as on Node): the settings files named in wrangler.toml's
@@ -7,7 +7,7 @@
  * and bundled by scripts/bundle-settings.ts into src/generated/bundled-settings.ts (so an isolate
  * starts without validating them again).
  *
- * With the D1 binding `DB`, the SQL store of published settings (src/providers/sql-store.ts,
+ * With the D1 binding `DB`, the SQL store of published settings (src/store/sql-store.ts,
  * schema in migrations/) comes first, and with `MAILCONF_ADMIN_TOKENS` the admin API publishes to
  * it; resolution by MX (DNS-over-HTTPS) wraps them all, as on Node.
  *
@@ -27,19 +27,19 @@
  * Web APIs only, like everything under handlers/, providers/ and templates/.
  */
 import type { Hono } from "hono";
-import { createApp } from "./app.ts";
-import { BUNDLED_BUILTIN_PROVIDERS, BUNDLED_SETTINGS } from "./generated/bundled-settings.ts";
-import { parseAdminTokens } from "./handlers/admin-auth.ts";
-import type { AppDeps, ProfileSigner } from "./handlers/context.ts";
-import { type D1DatabaseLike, d1Driver } from "./providers/d1.ts";
-import { dohMxResolver } from "./providers/doh.ts";
-import { MIGRATIONS } from "./providers/migrations.ts";
-import type { Provider, SettingsFile } from "./providers/model.ts";
-import { type MxResolver, MxStore } from "./providers/mx.ts";
-import { applyMigrations } from "./providers/sql.ts";
-import { SqlStore } from "./providers/sql-store.ts";
-import { LayeredStore, MemoryStore, type SettingsStore } from "./providers/store.ts";
-import { createProfileSigner, SigningConfigError } from "./signing/signer.ts";
+import { createApp } from "../app.ts";
+import { dohMxResolver } from "../dns/doh.ts";
+import { BUNDLED_BUILTIN_PROVIDERS, BUNDLED_SETTINGS } from "../generated/bundled-settings.ts";
+import { parseAdminTokens } from "../handlers/admin-auth.ts";
+import type { AppDeps, ProfileSigner } from "../handlers/context.ts";
+import type { Provider, SettingsFile } from "../providers/model.ts";
+import { type MxResolver, MxStore } from "../providers/mx.ts";
+import { LayeredStore, MemoryStore, type SettingsStore } from "../providers/store.ts";
+import { createProfileSigner, SigningConfigError } from "../signing/signer.ts";
+import { type D1DatabaseLike, d1Driver } from "../store/d1.ts";
+import { MIGRATIONS } from "../store/migrations.ts";
+import { applyMigrations } from "../store/sql.ts";
+import { SqlStore } from "../store/sql-store.ts";
 
 /** The Worker's bindings (wrangler.toml `[vars]`, secrets). */
 export interface WorkerEnv {
@@ -67,7 +67,7 @@ export interface BundledSettingsFile {
 
 /**
  * The read-only store of bundled settings: each settings file (in the order given at build
- * time) → the built-in providers. Same order of precedence as `loadSettings` in src/node.ts.
+ * time) → the built-in providers. Same order of precedence as `loadSettings` in src/node/server.ts.
  */
 export function bundledStore(
   files: BundledSettingsFile[] = BUNDLED_SETTINGS,

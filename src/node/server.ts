@@ -8,20 +8,20 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type RequestListener, type ServerOptions } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { createApp } from "./app.ts";
-import { ConfigError, loadIspdb, readSettingsFile } from "./config-files.ts";
-import { parseAdminTokens } from "./handlers/admin-auth.ts";
-import type { AppDeps, ProfileSigner } from "./handlers/context.ts";
-import { BUILTIN_PROVIDERS } from "./providers/builtin.ts";
-import { formatPath } from "./providers/model.ts";
-import { type MxResolver, MxStore, type MxStoreOptions } from "./providers/mx.ts";
-import { SqlStore } from "./providers/sql-store.ts";
-import { LayeredStore, MemoryStore, type SettingsStore } from "./providers/store.ts";
+import { createApp } from "../app.ts";
+import { parseAdminTokens } from "../handlers/admin-auth.ts";
+import type { AppDeps, ProfileSigner } from "../handlers/context.ts";
+import { BUILTIN_PROVIDERS } from "../providers/builtin.ts";
+import { formatPath } from "../providers/model.ts";
+import { type MxResolver, MxStore, type MxStoreOptions } from "../providers/mx.ts";
+import { LayeredStore, MemoryStore, type SettingsStore } from "../providers/store.ts";
 import {
   type ProfileSigner as CmsSigner,
   createProfileSigner,
   SigningConfigError,
-} from "./signing/signer.ts";
+} from "../signing/signer.ts";
+import { SqlStore } from "../store/sql-store.ts";
+import { ConfigError, loadIspdb, readSettingsFile } from "./config-files.ts";
 import { openSqlite, type SqliteDatabase } from "./sqlite.ts";
 
 /** What `mailconf serve` and `mailconf check` read settings from. */

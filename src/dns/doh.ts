@@ -10,7 +10,7 @@
  *
  * Web APIs only (fetch): runs on Node.js and on Cloudflare Workers.
  */
-import type { MxAnswer, MxRecord, MxResolver } from "./mx.ts";
+import type { MxAnswer, MxRecord, MxResolver } from "../providers/mx.ts";
 
 /** Options of {@link dohMxResolver}. */
 export interface DohOptions {

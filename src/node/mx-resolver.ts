@@ -5,10 +5,10 @@
  * TTL: node:dns `resolveMx` reports no TTL (only `resolve4/6` take `{ ttl: true }`; `resolveAny`
  * has none for MX either, and ANY queries are refused by many servers, RFC 8482). Answers are
  * therefore cached for a fixed {@link NodeMxOptions.ttlSeconds} (default 300 s), which MxStore
- * clamps to its bounds. The DNS-over-HTTPS resolver (src/providers/doh.ts) uses the real TTLs.
+ * clamps to its bounds. The DNS-over-HTTPS resolver (src/dns/doh.ts) uses the real TTLs.
  */
 import { Resolver } from "node:dns/promises";
-import type { MxAnswer, MxResolver } from "./providers/mx.ts";
+import type { MxAnswer, MxResolver } from "../providers/mx.ts";
 
 /** Options of {@link nodeMxResolver}. */
 export interface NodeMxOptions {

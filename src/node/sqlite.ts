@@ -8,14 +8,14 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Client, createClient, type InValue } from "@libsql/client";
-import { MIGRATIONS } from "./providers/migrations.ts";
+import { MIGRATIONS } from "../store/migrations.ts";
 import {
   applyMigrations,
   mapSqlError,
   type SqlDriver,
   type SqlResult,
   type SqlStatement,
-} from "./providers/sql.ts";
+} from "../store/sql.ts";
 
 /** An open SQLite file: the driver plus `close()`. */
 export interface SqliteDatabase extends SqlDriver {

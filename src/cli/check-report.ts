@@ -3,13 +3,13 @@
  * documents the server would really send (so the report cannot drift from the templates).
  */
 import { XMLParser } from "fast-xml-parser";
-import { accountSettings } from "./providers/account.ts";
-import { parseEmailAddress } from "./providers/domain.ts";
-import type { SettingsStore } from "./providers/store.ts";
-import { renderAutoconfig } from "./templates/autoconfig.ts";
-import { renderOutlookSettings } from "./templates/autodiscover.ts";
-import { profileProblem, renderMobileconfig } from "./templates/mobileconfig.ts";
-import { appleAddAccountPath } from "./templates/profile-page.ts";
+import { accountSettings } from "../providers/account.ts";
+import { parseEmailAddress } from "../providers/domain.ts";
+import type { SettingsStore } from "../providers/store.ts";
+import { renderAutoconfig } from "../templates/autoconfig.ts";
+import { renderOutlookSettings } from "../templates/autodiscover.ts";
+import { profileProblem, renderMobileconfig } from "../templates/mobileconfig.ts";
+import { appleAddAccountPath } from "../templates/profile-page.ts";
 
 const xml = new XMLParser({
   ignoreAttributes: false,
