@@ -7,8 +7,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { checkAddress } from "../src/cli/check-report.ts";
 import { loadIspdb } from "../src/node/config-files.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
+import { MemoryStore } from "../src/providers/store.ts";
 import { ISPDB_DIR } from "./helpers/shared.ts";
 
 /** ISPDB domain entries the built-ins leave out: MX host names and customer domains hosted there. */
@@ -43,6 +45,18 @@ describe.skipIf(!existsSync(ISPDB_DIR))("built-in providers against their ISPDB 
       );
     });
   }
+
+  it("mailconf check lists office365.com's Exchange servers as autoconfig only", async () => {
+    const folder = await loadIspdb(join(ISPDB_DIR, "office365.com.xml"));
+    const { lines } = await checkAddress(new MemoryStore(folder.entries), "jane@office365.com");
+    expect(lines.filter((l) => l.includes("autoconfig only"))).toEqual([
+      "  incoming EWS  https://outlook.office365.com/ews/exchange.asmx  login %EMAILADDRESS  auth OAuth2  (autoconfig only: Autodiscover, the profile and the page skip it)",
+      "  incoming OWA  https://outlook.office365.com/owa/  login %EMAILADDRESS  auth OAuth2  (autoconfig only: Autodiscover, the profile and the page skip it)",
+      "  incoming GRAPH https://graph.microsoft.com/  login jane@office365.com  auth OAuth2  (autoconfig only: Autodiscover, the profile and the page skip it)",
+      "  incoming EXCHANGE outlook.office365.com:443  login jane@office365.com  auth OAuth2  (autoconfig only: Autodiscover, the profile and the page skip it)",
+    ]);
+    expect(lines.join("\n")).toContain("no profile: Microsoft 365 accepts only OAuth2 sign-in");
+  });
 
   it("Yahoo has the ISPDB's second IMAP server (export.imap.mail.yahoo.com)", () => {
     const yahoo = BUILTIN_PROVIDERS.find((p) => p.id === "yahoo.com");
