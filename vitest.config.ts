@@ -33,7 +33,7 @@ export default defineConfig({
                 MAILCONF_MX: "off",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
-              d1Databases: ["FRESH_DB"],
+              d1Databases: ["FRESH_DB", "PRECEDENCE_DB"],
             },
           })),
         ],

@@ -1,7 +1,9 @@
 /**
  * The documented order of resolution (README "How a domain is resolved"): published settings (SQL)
  * → settings files → ISPDB folder → built-in providers, each answering exact → alias → wildcard;
- * then resolution by MX over all of them.
+ * then resolution by MX over all of them. Here through the Node entry (files on disk, SQLite, MX
+ * over a DNS server on 127.0.0.1), and the composition root's own suite (test/helpers/precedence.ts)
+ * with SQLite; test/workers/precedence.test.ts runs that suite inside workerd with D1.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +11,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeMxResolver } from "../src/node/mx-resolver.ts";
 import { loadSettings } from "../src/node/server.ts";
+import { openSqlite } from "../src/node/sqlite.ts";
 import { startDnsServer, type TestDnsServer } from "./helpers/mx-dns-server.ts";
+import { precedenceSuite } from "./helpers/precedence.ts";
 import { provider } from "./helpers/providers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mailconf-precedence-"));
@@ -141,3 +145,6 @@ describe("order of precedence", () => {
     all.close();
   });
 });
+
+let fresh = 0;
+precedenceSuite({ name: "Node, SQLite", driver: () => openSqlite(join(dir, `composed-${++fresh}.db`)) });

@@ -33,7 +33,7 @@ export function registerCheck(cmd: Command): void {
 }
 
 async function check(address: string, opts: CheckCommandOptions): Promise<void> {
-  const { loadSettings } = await import("../node/server.ts");
+  const { loadSettings } = await import("../node/settings.ts");
   const { nodeMxResolver } = await import("../node/mx-resolver.ts");
   const { checkAddress } = await import("./check-report.ts");
   const loaded = await loadSettings({

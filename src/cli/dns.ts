@@ -63,7 +63,7 @@ async function dns(typed: string, opts: DnsCommandOptions): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const { loadSettings } = await import("../node/server.ts");
+  const { loadSettings } = await import("../node/settings.ts");
   const { accountSettings } = await import("../providers/account.ts");
   const { dnsRecords, renderZoneLines } = await import("../templates/dns-records.ts");
   const loaded = await loadSettings({ configFiles: opts.config, ispdb: opts.ispdb });

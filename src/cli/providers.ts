@@ -70,8 +70,8 @@ export function registerProviders(cmd: Command): void {
           origins.push({ file, lineOf, index });
         });
         Object.assign(aliases, settings.aliases);
-        Object.assign(assigned, settings.assignedDomains);
-        for (const key of [...Object.keys(settings.aliases), ...Object.keys(settings.assignedDomains)])
+        Object.assign(assigned, settings.assignedDomains ?? {});
+        for (const key of [...Object.keys(settings.aliases), ...Object.keys(settings.assignedDomains ?? {})])
           keyOrigin.set(key, { file, lineOf, index: 0 });
       }
       await withStore(opts, async (store) => {

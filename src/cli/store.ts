@@ -4,7 +4,7 @@
  * running server sees a write at once. Refused writes print `field.path: rule` lines and set exit
  * code 1. Node-only (SQLite through src/node/sqlite.ts), imported when a command runs.
  */
-import { loadSettings } from "../node/server.ts";
+import { loadSettings } from "../node/settings.ts";
 import { formatPath } from "../providers/model.ts";
 import { type DomainEntry, type SqlStore, WriteError } from "../store/sql-store.ts";
 

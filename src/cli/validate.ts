@@ -12,7 +12,7 @@ export function registerValidate(cmd: Command): void {
 
 async function validate(files: string[]): Promise<void> {
   const { ConfigError, loadSettingsFile } = await import("../node/config-files.ts");
-  const { loadSettings } = await import("../node/server.ts");
+  const { loadSettings } = await import("../node/settings.ts");
   let failed = false;
   for (const file of files) {
     try {

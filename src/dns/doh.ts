@@ -12,9 +12,12 @@
  */
 import type { MxAnswer, MxRecord, MxResolver } from "../providers/mx.ts";
 
+/** Cloudflare's DNS-over-HTTPS JSON endpoint, the default for resolution by MX over DoH. */
+export const DEFAULT_DOH_URL = "https://cloudflare-dns.com/dns-query";
+
 /** Options of {@link dohMxResolver}. */
 export interface DohOptions {
-  /** The DoH JSON endpoint (default Cloudflare's `https://cloudflare-dns.com/dns-query`). */
+  /** The DoH JSON endpoint (default {@link DEFAULT_DOH_URL}). */
   url?: string;
   /** The fetch to use (default the global one). */
   fetch?: typeof fetch;
@@ -32,7 +35,7 @@ interface DohJson {
 
 /** An MX resolver over DoH JSON. Never throws: errors become `failure`. */
 export function dohMxResolver(options: DohOptions = {}): MxResolver {
-  const endpoint = options.url ?? "https://cloudflare-dns.com/dns-query";
+  const endpoint = options.url ?? DEFAULT_DOH_URL;
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
   return async (domain, signal): Promise<MxAnswer> => {
     const url = new URL(endpoint);

@@ -8,17 +8,13 @@
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { isNode, LineCounter, parseDocument } from "yaml";
+import { ConfigError } from "../compose.ts";
 import { parseIspdb } from "../providers/ispdb.ts";
 import { type FieldError, formatPath, parseSettings, type SettingsFile } from "../providers/model.ts";
 import type { ProviderEntry } from "../providers/store.ts";
 
-/** A configuration error: every problem, each as `file:line: path: rule`. */
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.join("\n"));
-    this.name = "ConfigError";
-  }
-}
+/** A configuration error: every problem, each as `file:line: path: rule` (one class for both runtimes). */
+export { ConfigError };
 
 /**
  * Parses settings text (YAML or JSON) and validates it.

@@ -1,7 +1,8 @@
 /**
- * Node.js entry: builds the settings store from the SQL store of published settings, settings
- * files, an ISPDB folder and the built-in providers (plus resolution by MX over all of them), and
- * serves the app with @hono/node-server. Used by `mailconf serve` and by the end-to-end tests
+ * Node.js entry: reads the settings sources (src/node/settings.ts: the SQLite file of published
+ * settings, settings files, an ISPDB folder, the built-in providers), the admin token file and the
+ * signing material from disk and the environment, hands them to the composition root
+ * (src/compose.ts), and serves the app with @hono/node-server. Used by `mailconf serve` and by the end-to-end tests
  * (which start it on 127.0.0.1 with port 0).
  */
 import { readFile } from "node:fs/promises";
@@ -9,163 +10,29 @@ import { createServer, type IncomingMessage, type RequestListener, type ServerOp
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "../app.ts";
-import { parseAdminTokens } from "../handlers/admin-auth.ts";
-import type { AppDeps, ProfileSigner } from "../handlers/context.ts";
-import { BUILTIN_PROVIDERS } from "../providers/builtin.ts";
-import { formatPath } from "../providers/model.ts";
-import { type MxResolver, MxStore, type MxStoreOptions } from "../providers/mx.ts";
-import { LayeredStore, MemoryStore, type SettingsStore } from "../providers/store.ts";
 import {
-  type ProfileSigner as CmsSigner,
-  createProfileSigner,
-  SigningConfigError,
-} from "../signing/signer.ts";
-import { SqlStore } from "../store/sql-store.ts";
-import { ConfigError, loadIspdb, readSettingsFile } from "./config-files.ts";
-import { openSqlite, type SqliteDatabase } from "./sqlite.ts";
+  adminTokenHashes,
+  ConfigError,
+  choosePublicUrl,
+  composeApp,
+  composeSigner,
+  type PemSource,
+} from "../compose.ts";
+import type { ProfileSigner } from "../handlers/context.ts";
+import { type ProfileSigner as CmsSigner, SigningConfigError } from "../signing/signer.ts";
+import { loadSettings, type SettingsSources } from "./settings.ts";
 
-/** What `mailconf serve` and `mailconf check` read settings from. */
-export interface SettingsSources {
-  /** Settings files (YAML or JSON), highest precedence first. */
-  configFiles?: string[];
-  /** An ISPDB folder (or one clientConfig file). */
-  ispdb?: string;
-  /** Serve the built-in providers (default true). */
-  builtin?: boolean;
-  /** SQLite file of published settings (created and migrated if needed); none → no SQL store. */
-  db?: string;
-  /** Resolution by MX (see src/providers/mx.ts); none → unknown domains are not looked up in DNS. */
-  mxResolver?: MxResolver;
-  /** Cache and time bounds of resolution by MX. */
-  mxOptions?: MxStoreOptions;
-  /** Operator log (database rows that no longer validate, DNS failures). */
-  log?: (message: string) => void;
-}
-
-/** The loaded store plus what an operator should be told about it. */
-export interface LoadedSettings {
-  store: SettingsStore;
-  /** The SQL store of published settings, when `db` was given. */
-  sql?: SqlStore;
-  /** The open database, when `db` was given. */
-  database?: SqliteDatabase;
-  /** `publicUrl` from the first settings file that sets one. */
-  publicUrl?: string;
-  /** Human-readable lines: what was loaded, files skipped and why. */
-  report: string[];
-  /** Closes the database, if one was opened. */
-  close(): void;
-}
-
-/**
- * Loads every settings source into one store. Order of precedence (the first source that knows a
- * domain answers; within a source: exact → alias → wildcard): published settings (SQL, `db`) →
- * settings files in the order given → ISPDB folder → built-in providers; then, for a domain none
- * of them knows, resolution by MX over all of them (when `mxResolver` is given).
- * @throws ConfigError if a settings file is missing or invalid (ISPDB files with errors are skipped
- *   instead) or the database cannot be opened or migrated
- */
-export async function loadSettings(sources: SettingsSources): Promise<LoadedSettings> {
-  const layers: SettingsStore[] = [];
-  const report: string[] = [];
-  let publicUrl: string | undefined;
-  const problems: string[] = [];
-  const aliasChecks: { file: string; alias: string; target: string; line: number }[] = [];
-  const assignChecks: { file: string; domain: string; id: string; line: number }[] = [];
-  // Assigned domains may name a provider of any file source (resolved once every layer is known).
-  const findProvider = (id: string) => files.findProvider(id);
-  for (const file of sources.configFiles ?? []) {
-    try {
-      const { settings, lineOf } = await readSettingsFile(file);
-      for (const [alias, target] of Object.entries(settings.aliases)) {
-        aliasChecks.push({ file, alias, target, line: lineOf(["aliases", alias]) });
-      }
-      for (const [domain, id] of Object.entries(settings.assignedDomains)) {
-        assignChecks.push({ file, domain, id, line: lineOf(["assignedDomains", domain]) });
-      }
-      publicUrl ??= settings.publicUrl;
-      layers.push(
-        new MemoryStore(
-          settings.providers.map((provider) => ({ provider, source: file })),
-          settings.aliases,
-          { assigned: settings.assignedDomains, findProvider },
-        ),
-      );
-      report.push(`settings: ${file}: ${settings.providers.length} provider(s)`);
-    } catch (e) {
-      if (e instanceof ConfigError) problems.push(...e.problems);
-      else throw e;
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  if (sources.ispdb) {
-    const folder = await loadIspdb(sources.ispdb);
-    layers.push(new MemoryStore(folder.entries));
-    report.push(
-      `ispdb: ${sources.ispdb}: ${folder.entries.length} provider(s) loaded, ${folder.skipped.length} skipped`,
-    );
-    for (const s of folder.skipped) report.push(`ispdb: skipped ${s.file}: ${s.reason}`);
-  }
-  if (sources.builtin !== false) {
-    layers.push(new MemoryStore(BUILTIN_PROVIDERS.map((provider) => ({ provider, source: "built-in" }))));
-    report.push(`built-in: ${BUILTIN_PROVIDERS.length} provider(s)`);
-  }
-  const files = new LayeredStore(layers);
-  let store: SettingsStore = files;
-  let sql: SqlStore | undefined;
-  let database: SqliteDatabase | undefined;
-  if (sources.db) {
-    try {
-      database = await openSqlite(sources.db);
-    } catch (e) {
-      throw new ConfigError([`--db ${sources.db}: ${(e as Error).message}`]);
-    }
-    sql = new SqlStore(database, { fallback: files, log: sources.log });
-    store = new LayeredStore([sql, files]);
-    const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
-    report.unshift(`database: ${database.path}${migrated}`);
-  }
-  for (const check of assignChecks) {
-    if (!(await store.findProvider?.(check.id)))
-      problems.push(
-        `${check.file}:${check.line}: ${formatPath(["assignedDomains", check.domain])}: no provider ${check.id} (in a settings file, the ISPDB folder, built in or published)`,
-      );
-  }
-  // An alias must point at a domain some source serves by name (not at another alias): a typo here
-  // would silently make the alias domain unknown.
-  for (const check of aliasChecks) {
-    const hit = await store.resolve(check.target);
-    if (!hit || hit.via === "alias") {
-      problems.push(
-        `${check.file}:${check.line}: ${formatPath(["aliases", check.alias])}: ${
-          hit ? `${check.target} is itself an alias of ${hit.aliasOf}` : `no settings for ${check.target}`
-        }: point the alias at a domain that is served`,
-      );
-    }
-  }
-  if (problems.length > 0) {
-    database?.close();
-    throw new ConfigError(problems);
-  }
-  if (sources.mxResolver) {
-    store = new MxStore(store, sources.mxResolver, { log: sources.log, ...sources.mxOptions });
-    report.push("resolution by MX: on (for domains no source knows, when a provider declares mxHosts)");
-  }
-  const db = database;
-  return { store, sql, database, publicUrl, report, close: () => db?.close() };
-}
+export { type LoadedSettings, loadSettings, type SettingsSources } from "./settings.ts";
 
 /**
  * Reads the admin tokens: a token file (one token or `sha256:<hex>` a line) and/or the value of
- * MAILCONF_ADMIN_TOKENS (comma or newline separated).
+ * MAILCONF_ADMIN_TOKENS (comma or newline separated); see adminTokenHashes in src/compose.ts.
  * @returns the SHA-256 hashes (empty: the admin API stays off)
  * @throws ConfigError for an unreadable file or a refused line
  */
 export async function loadAdminTokens(file?: string, envValue?: string): Promise<Uint8Array[]> {
-  const hashes: Uint8Array[] = [];
-  const problems: string[] = [];
+  let text: string | undefined;
   if (file) {
-    let text: string;
     try {
       text = await readFile(file, "utf8");
     } catch (e) {
@@ -173,17 +40,8 @@ export async function loadAdminTokens(file?: string, envValue?: string): Promise
         `${file}: cannot read the admin token file (${(e as NodeJS.ErrnoException).code})`,
       ]);
     }
-    const parsed = await parseAdminTokens(text, file);
-    hashes.push(...parsed.hashes);
-    problems.push(...parsed.problems);
   }
-  if (envValue) {
-    const parsed = await parseAdminTokens(envValue, "MAILCONF_ADMIN_TOKENS", "comma-or-newline");
-    hashes.push(...parsed.hashes);
-    problems.push(...parsed.problems);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return hashes;
+  return adminTokenHashes(file && text !== undefined ? { name: file, text } : undefined, envValue);
 }
 
 /** A Host value of letters, digits, `.`, `-`, `_` and an optional port: an RFC 3986 reg-name or IPv4 address. */
@@ -285,21 +143,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const timeouts = serverTimeouts(options);
   const tokenHashes = await loadAdminTokens(options.adminTokenFile, options.adminTokens);
   const loaded = await loadSettings(options);
-  let publicUrl = options.publicUrl ?? loaded.publicUrl;
-  if (loaded.sql && tokenHashes.length > 0)
-    loaded.report.push(`admin API: on at /api/v1/ (${tokenHashes.length} token(s))`);
-  else if (tokenHashes.length > 0) loaded.report.push("admin API: off (no database)");
-  else loaded.report.push("admin API: off (no admin token configured)");
+  let publicUrl = choosePublicUrl({ value: options.publicUrl, name: "--public-url" }) ?? loaded.publicUrl;
   // publicUrl needs the port, which is only known after listening; the app reads it lazily.
-  const deps: AppDeps = {
-    store: loaded.store,
-    get publicUrl() {
-      return publicUrl ?? "";
-    },
+  const { deps, report } = composeApp(loaded, {
+    publicUrl: () => publicUrl ?? "",
     signProfile: options.signProfile,
+    tokenHashes,
     log: options.log,
-    admin: loaded.sql && tokenHashes.length > 0 ? { store: loaded.sql, tokenHashes } : undefined,
-  };
+  });
+  loaded.report.push(report);
   const app = createApp(deps);
   let server: ReturnType<typeof serve>;
   try {
@@ -350,8 +202,16 @@ export interface SigningSources {
   chain?: string;
 }
 
+/** How the Node entry names its signing settings in errors (see composeSigner in src/compose.ts). */
+const SIGN_SETTINGS = {
+  certSetting: "--sign-cert",
+  keySettings: "--sign-key/--sign-chain",
+  giveKey: "give --sign-key (or MAILCONF_SIGN_KEY)",
+  giveCert: "give --sign-cert (or MAILCONF_SIGN_CERT)",
+};
+
 /**
- * Reads and validates the signing material (see {@link createProfileSigner}).
+ * Reads the signing material (files or PEM text) and validates it (composeSigner in src/compose.ts).
  * @returns the signer, or `undefined` when nothing is configured (profiles are served unsigned)
  * @throws SigningConfigError for a missing half (a certificate without its key), an unreadable
  *   file, or anything createProfileSigner rejects (key/certificate mismatch, expiry, key format)
@@ -361,14 +221,8 @@ export async function loadProfileSigner(
   now?: () => Date,
 ): Promise<CmsSigner | undefined> {
   const { cert, key, chain } = sources;
-  if (!cert && !key && !chain) return undefined;
-  if (!cert || !key)
-    throw new SigningConfigError(
-      cert
-        ? "--sign-cert needs its private key: give --sign-key (or MAILCONF_SIGN_KEY)"
-        : "--sign-key/--sign-chain need the certificate: give --sign-cert (or MAILCONF_SIGN_CERT)",
-    );
-  const read = async (value: string, what: string) => {
+  const read = async (value: string | undefined, what: string): Promise<PemSource | undefined> => {
+    if (value === undefined || value === "") return undefined;
     if (value.includes("-----BEGIN")) return { pem: value, name: `${what} (PEM text)` };
     try {
       return { pem: await readFile(value, "utf8"), name: value };
@@ -376,15 +230,12 @@ export async function loadProfileSigner(
       throw new SigningConfigError(`cannot read ${what} file ${value}: ${(e as Error).message}`);
     }
   };
-  const c = await read(cert, "the signing certificate");
-  const k = await read(key, "the private key");
-  const ch = chain === undefined ? undefined : await read(chain, "the certificate chain");
-  return createProfileSigner({
-    certificatePem: c.pem,
-    privateKeyPem: k.pem,
-    chainPem: ch?.pem,
+  return composeSigner({
+    ...SIGN_SETTINGS,
+    cert: await read(cert, "the signing certificate"),
+    key: await read(key, "the private key"),
+    chain: await read(chain, "the certificate chain"),
     now,
-    names: { certificate: c.name, privateKey: k.name, chain: ch?.name },
   });
 }
 

@@ -430,7 +430,7 @@ export const SettingsFileSchema = z
           error: (i) => `expected a provider id such as example.com, got ${describe(i.input)}`,
         }),
       )
-      .default({}),
+      .optional(),
   })
   .superRefine((file, ctx) => {
     // Within one file: provider ids and domains are unique, alias names are domains, never their own target.
@@ -456,7 +456,7 @@ export const SettingsFileSchema = z
         } else domains.set(domain, provider.id);
       });
     });
-    for (const assigned of Object.keys(file.assignedDomains)) {
+    for (const assigned of Object.keys(file.assignedDomains ?? {})) {
       const name = normalizeDomain(assigned, { wildcard: true });
       if (name === undefined)
         ctx.addIssue({

@@ -28,18 +28,28 @@
  */
 import type { Hono } from "hono";
 import { createApp } from "../app.ts";
-import { dohMxResolver } from "../dns/doh.ts";
+import {
+  adminTokenHashes,
+  ConfigError,
+  choosePublicUrl,
+  composeApp,
+  composeSigner,
+  composeStore,
+  DEFAULT_DOH_URL,
+  dohSetting,
+  type SettingsFileSource,
+} from "../compose.ts";
 import { BUNDLED_BUILTIN_PROVIDERS, BUNDLED_SETTINGS } from "../generated/bundled-settings.ts";
-import { parseAdminTokens } from "../handlers/admin-auth.ts";
-import type { AppDeps, ProfileSigner } from "../handlers/context.ts";
-import type { Provider, SettingsFile } from "../providers/model.ts";
-import { type MxResolver, MxStore } from "../providers/mx.ts";
-import { LayeredStore, MemoryStore, type SettingsStore } from "../providers/store.ts";
-import { createProfileSigner, SigningConfigError } from "../signing/signer.ts";
+import type { ProfileSigner } from "../handlers/context.ts";
+import type { Provider } from "../providers/model.ts";
+import type { MxResolver } from "../providers/mx.ts";
+import type { SettingsStore } from "../providers/store.ts";
+import type { ProfileSigner as CmsSigner } from "../signing/signer.ts";
 import { type D1DatabaseLike, d1Driver } from "../store/d1.ts";
 import { MIGRATIONS } from "../store/migrations.ts";
-import { applyMigrations } from "../store/sql.ts";
-import { SqlStore } from "../store/sql-store.ts";
+import { applyMigrations, type SqlDriver } from "../store/sql.ts";
+
+export { DEFAULT_DOH_URL };
 
 /** The Worker's bindings (wrangler.toml `[vars]`, secrets). */
 export interface WorkerEnv {
@@ -60,31 +70,17 @@ export interface WorkerEnv {
 }
 
 /** A bundled settings file: its name as given at build time and its validated content. */
-export interface BundledSettingsFile {
-  source: string;
-  settings: SettingsFile;
-}
+export type BundledSettingsFile = SettingsFileSource;
 
 /**
  * The read-only store of bundled settings: each settings file (in the order given at build
- * time) → the built-in providers. Same order of precedence as `loadSettings` in src/node/server.ts.
+ * time) → the built-in providers (composeStore in src/compose.ts, as on Node).
  */
 export function bundledStore(
   files: BundledSettingsFile[] = BUNDLED_SETTINGS,
   builtin: Provider[] = BUNDLED_BUILTIN_PROVIDERS,
 ): SettingsStore {
-  const findProvider = (id: string) => store.findProvider(id);
-  const layers: SettingsStore[] = files.map(
-    (file) =>
-      new MemoryStore(
-        file.settings.providers.map((provider) => ({ provider, source: file.source })),
-        file.settings.aliases,
-        { assigned: file.settings.assignedDomains ?? {}, findProvider },
-      ),
-  );
-  layers.push(new MemoryStore(builtin.map((provider) => ({ provider, source: "built-in" }))));
-  const store = new LayeredStore(layers);
-  return store;
+  return composeStore({ files, builtin }).store;
 }
 
 /** A configuration mistake in the Worker's bindings, named so an operator can fix it. */
@@ -94,29 +90,28 @@ export class WorkerConfigError extends Error {
 
 /**
  * The public URL: `MAILCONF_PUBLIC_URL` if set, else the first bundled settings file's `publicUrl`;
- * trailing slashes removed.
+ * trailing slashes removed (choosePublicUrl in src/compose.ts).
  * @throws WorkerConfigError if neither is set or the value is not an absolute http(s) URL
  */
 export function resolvePublicUrl(env: WorkerEnv, files: BundledSettingsFile[] = BUNDLED_SETTINGS): string {
-  const fromEnv = env.MAILCONF_PUBLIC_URL?.trim();
-  const value = fromEnv || files.find((f) => f.settings.publicUrl)?.settings.publicUrl;
-  if (!value) {
+  let url: string | undefined;
+  try {
+    url = choosePublicUrl({ value: env.MAILCONF_PUBLIC_URL, name: "MAILCONF_PUBLIC_URL" }, files);
+  } catch (e) {
+    workerConfigError(e);
+  }
+  if (!url) {
     throw new WorkerConfigError(
       "MAILCONF_PUBLIC_URL is not set: add it to [vars] in wrangler.toml, e.g. https://autoconfig.example.org",
     );
   }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    url = new URL("invalid:");
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new WorkerConfigError(
-      `MAILCONF_PUBLIC_URL: expected an absolute http(s) URL such as https://autoconfig.example.org, got ${JSON.stringify(value)}`,
-    );
-  }
-  return url.href.replace(/\/+$/, "");
+  return url;
+}
+
+/** Throws a ConfigError of the composition root as a {@link WorkerConfigError}, anything else as is. */
+function workerConfigError(e: unknown): never {
+  if (e instanceof ConfigError) throw new WorkerConfigError(e.problems.join("; "));
+  throw e;
 }
 
 /**
@@ -130,60 +125,38 @@ export function resolvePublicUrl(env: WorkerEnv, files: BundledSettingsFile[] = 
 export function workerSigner(env: WorkerEnv, now?: () => Date): ProfileSigner | undefined {
   const { MAILCONF_SIGN_CERT: cert, MAILCONF_SIGN_KEY: key, MAILCONF_SIGN_CHAIN: chain } = env;
   if (!cert && !key && !chain) return undefined;
-  let ready: ReturnType<typeof createProfileSigner> | undefined;
+  let ready: Promise<CmsSigner | undefined> | undefined;
   const signer = () => {
-    ready ??= (async () => {
-      if (!cert || !key) {
-        throw new SigningConfigError(
-          cert
-            ? "MAILCONF_SIGN_CERT needs its private key: set the secret MAILCONF_SIGN_KEY"
-            : "MAILCONF_SIGN_KEY/MAILCONF_SIGN_CHAIN need the certificate: set the secret MAILCONF_SIGN_CERT",
-        );
-      }
-      return createProfileSigner({
-        certificatePem: cert,
-        privateKeyPem: key,
-        chainPem: chain || undefined,
-        now,
-        names: {
-          certificate: "MAILCONF_SIGN_CERT",
-          privateKey: "MAILCONF_SIGN_KEY",
-          chain: "MAILCONF_SIGN_CHAIN",
-        },
-      });
-    })();
+    ready ??= composeSigner({
+      cert: cert ? { pem: cert, name: "MAILCONF_SIGN_CERT" } : undefined,
+      key: key ? { pem: key, name: "MAILCONF_SIGN_KEY" } : undefined,
+      chain: chain ? { pem: chain, name: "MAILCONF_SIGN_CHAIN" } : undefined,
+      certSetting: "MAILCONF_SIGN_CERT",
+      keySettings: "MAILCONF_SIGN_KEY/MAILCONF_SIGN_CHAIN",
+      giveKey: "set the secret MAILCONF_SIGN_KEY",
+      giveCert: "set the secret MAILCONF_SIGN_CERT",
+      now,
+    });
     ready.catch((e: Error) =>
       console.error(`mailconf: cannot sign Apple profiles, serving them unsigned: ${e.message}`),
     );
     return ready;
   };
-  return async (content) => (await signer()).sign(content);
+  return async (content) => ((await signer()) as CmsSigner).sign(content);
 }
-
-/** Cloudflare's DNS-over-HTTPS JSON endpoint, the default for resolution by MX. */
-export const DEFAULT_DOH_URL = "https://cloudflare-dns.com/dns-query";
 
 /**
  * The MX resolver of these bindings: `MAILCONF_MX` unset → DoH at {@link DEFAULT_DOH_URL}; `off` →
- * none (unknown domains are not looked up in DNS); an https URL → that DoH JSON endpoint.
+ * none (unknown domains are not looked up in DNS); an https URL → that DoH JSON endpoint
+ * (dohSetting in src/compose.ts).
  * @throws WorkerConfigError for any other value
  */
 export function workerMxResolver(env: WorkerEnv): MxResolver | undefined {
-  const value = env.MAILCONF_MX?.trim() ?? "";
-  if (value.toLowerCase() === "off") return undefined;
-  if (value === "") return dohMxResolver({ url: DEFAULT_DOH_URL });
-  let url: URL | undefined;
   try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
+    return dohSetting(env.MAILCONF_MX, "MAILCONF_MX");
+  } catch (e) {
+    workerConfigError(e);
   }
-  if (url?.protocol !== "https:") {
-    throw new WorkerConfigError(
-      `MAILCONF_MX: expected "off" or a DNS-over-HTTPS URL such as ${DEFAULT_DOH_URL}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return dohMxResolver({ url: url.href });
 }
 
 /**
@@ -191,14 +164,11 @@ export function workerMxResolver(env: WorkerEnv): MxResolver | undefined {
  * @throws WorkerConfigError naming each refused entry of MAILCONF_ADMIN_TOKENS
  */
 export async function workerAdminTokens(env: WorkerEnv): Promise<Uint8Array[]> {
-  if (!env.MAILCONF_ADMIN_TOKENS?.trim()) return [];
-  const parsed = await parseAdminTokens(
-    env.MAILCONF_ADMIN_TOKENS,
-    "MAILCONF_ADMIN_TOKENS",
-    "comma-or-newline",
-  );
-  if (parsed.problems.length > 0) throw new WorkerConfigError(parsed.problems.join("; "));
-  return parsed.hashes;
+  try {
+    return await adminTokenHashes(undefined, env.MAILCONF_ADMIN_TOKENS);
+  } catch (e) {
+    workerConfigError(e);
+  }
 }
 
 /** The settings database could not be prepared (migrations failed); the request is answered 503. */
@@ -223,32 +193,33 @@ async function buildApp(env: WorkerEnv, options: WorkerOptions): Promise<Hono> {
   const publicUrl = resolvePublicUrl(env);
   const mx = workerMxResolver(env);
   const tokenHashes = await workerAdminTokens(env);
-  const files = bundledStore();
-  let store: SettingsStore = files;
-  let admin: AppDeps["admin"];
+  let sql: SqlDriver | undefined;
   if (env.DB) {
-    const driver = d1Driver(env.DB);
+    sql = d1Driver(env.DB);
     try {
-      const applied = await applyMigrations(driver, MIGRATIONS);
+      const applied = await applyMigrations(sql, MIGRATIONS);
       // Information, not an error: wrangler prints console.error as "✘ [ERROR]".
       if (applied.length > 0) console.log(`mailconf: D1 migrations applied: ${applied.join(", ")}`);
     } catch (e) {
       throw new DatabaseUnavailableError(`D1 migrations failed: ${(e as Error).message}`);
     }
-    const sql = new SqlStore(driver, { fallback: files, log });
-    store = new LayeredStore([sql, files]);
-    if (tokenHashes.length > 0) admin = { store: sql, tokenHashes };
   } else if (tokenHashes.length > 0) {
     log("mailconf: MAILCONF_ADMIN_TOKENS is set but there is no D1 binding DB: the admin API is off");
   }
-  if (mx) store = new MxStore(store, mx, { log });
-  return createApp({
-    store,
+  const store = composeStore({
+    sql,
+    files: BUNDLED_SETTINGS,
+    builtin: BUNDLED_BUILTIN_PROVIDERS,
+    mx: mx ? { resolver: mx } : undefined,
+    log,
+  });
+  const { deps } = composeApp(store, {
     publicUrl,
     signProfile: workerSigner(env, options.now),
+    tokenHashes,
     log,
-    admin,
   });
+  return createApp(deps);
 }
 
 function textResponse(status: number, text: string): Response {

@@ -5,6 +5,8 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     /** An empty D1 database: the Worker must migrate it itself. */
     FRESH_DB: D1Database;
+    /** An empty D1 database for the composition root's precedence suite (test/workers/precedence.test.ts). */
+    PRECEDENCE_DB: D1Database;
     MAILCONF_ADMIN_TOKENS: string;
   }
 }
