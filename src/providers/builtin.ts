@@ -29,6 +29,23 @@
  */
 import { type Provider, type ProviderInput, ProviderSchema } from "./model.ts";
 
+type FormField = { id?: string; name?: string };
+
+/**
+ * clientConfig `webMail` as the ISPDB files write it: the login page, and the login form at `url`
+ * with the address as user name and its user-name field, password field and button.
+ */
+function webMail(
+  loginPage: string,
+  url: string,
+  [usernameField, passwordField, loginButton]: [FormField, FormField, FormField],
+): ProviderInput["webMail"] {
+  return {
+    loginPage,
+    loginPageInfo: { url, username: "%EMAILADDRESS%", usernameField, passwordField, loginButton },
+  };
+}
+
 const GMAIL: ProviderInput = {
   id: "googlemail.com",
   displayName: "Google Mail",
@@ -73,16 +90,11 @@ const GMAIL: ProviderInput = {
     appPasswordUrl: "https://myaccount.google.com/apppasswords",
     appleAccountType: "Google",
   },
-  webMail: {
-    loginPage: "https://accounts.google.com/ServiceLogin?service=mail&continue=http://mail.google.com/mail/",
-    loginPageInfo: {
-      url: "https://accounts.google.com/ServiceLogin?service=mail&continue=http://mail.google.com/mail/",
-      username: "%EMAILADDRESS%",
-      usernameField: { id: "Email" },
-      passwordField: { id: "Passwd" },
-      loginButton: { id: "signIn" },
-    },
-  },
+  webMail: webMail(
+    "https://accounts.google.com/ServiceLogin?service=mail&continue=http://mail.google.com/mail/",
+    "https://accounts.google.com/ServiceLogin?service=mail&continue=http://mail.google.com/mail/",
+    [{ id: "Email" }, { id: "Passwd" }, { id: "signIn" }],
+  ),
   notes: [
     "Thunderbird and Outlook sign in with Google (OAuth2). Other apps need an app password, which requires 2-Step Verification; your Google password is refused.",
     "IMAP must be enabled in Gmail's settings (Forwarding and POP/IMAP).",
@@ -153,16 +165,11 @@ const OUTLOOK: ProviderInput = {
     "Outlook.com accepts only Microsoft sign-in (OAuth2) for IMAP, POP and SMTP: use a mail app that supports it, such as Thunderbird, Outlook or Apple Mail.",
   ],
   signIn: { appleAccountType: "Outlook.com" },
-  webMail: {
-    loginPage: "https://www.outlook.com/",
-    loginPageInfo: {
-      url: "https://www.outlook.com/",
-      username: "%EMAILADDRESS%",
-      usernameField: { id: "i0116", name: "login" },
-      passwordField: { id: "i0118", name: "passwd" },
-      loginButton: { id: "idSIButton9", name: "SI" },
-    },
-  },
+  webMail: webMail("https://www.outlook.com/", "https://www.outlook.com/", [
+    { id: "i0116", name: "login" },
+    { id: "i0118", name: "passwd" },
+    { id: "idSIButton9", name: "SI" },
+  ]),
 };
 
 const ICLOUD: ProviderInput = {
@@ -272,16 +279,11 @@ const YAHOO: ProviderInput = {
     appPasswordUrl: "https://login.yahoo.com/account/security",
     appleAccountType: "Yahoo",
   },
-  webMail: {
-    loginPage: "https://mail.yahoo.com",
-    loginPageInfo: {
-      url: "https://mail.yahoo.com/",
-      username: "%EMAILADDRESS%",
-      usernameField: { id: "login-username" },
-      passwordField: { id: "login-passwd" },
-      loginButton: { id: "login-signin" },
-    },
-  },
+  webMail: webMail("https://mail.yahoo.com", "https://mail.yahoo.com/", [
+    { id: "login-username" },
+    { id: "login-passwd" },
+    { id: "login-signin" },
+  ]),
   oauth2: {
     issuer: "login.yahoo.com",
     scope: "mail-w",
