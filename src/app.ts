@@ -11,6 +11,7 @@ import { autodiscoverV2Routes } from "./handlers/autodiscover-v2.ts";
 import { type AppDeps, getOnly } from "./handlers/context.ts";
 import { dnsRoutes } from "./handlers/dns.ts";
 import { mobileconfigRoutes } from "./handlers/mobileconfig.ts";
+import { paccRoutes } from "./handlers/pacc.ts";
 import { pagesRoutes } from "./handlers/pages.ts";
 
 export type { AppDeps } from "./handlers/context.ts";
@@ -26,6 +27,7 @@ export function createApp(deps: AppDeps): Hono {
   autodiscoverV2Routes(app, deps);
   autoconfigRoutes(app, deps);
   mobileconfigRoutes(app, deps);
+  paccRoutes(app, deps);
   pagesRoutes(app, deps);
   dnsRoutes(app, deps);
   adminRoutes(app, deps);

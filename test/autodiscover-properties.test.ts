@@ -161,7 +161,10 @@ describe("any store value", () => {
     await fc.assert(
       fc.asyncProperty(
         // Printable ASCII (fast-check's default unit), so every character survives into XML.
-        fc.string({ minLength: 1, maxLength: 30 }).filter((s) => s.trim().length > 0),
+        // Without `%WORD%` tokens: the model refuses placeholders other than its three (seed -563486635 found "%A%").
+        fc
+          .string({ minLength: 1, maxLength: 30 })
+          .filter((s) => s.trim().length > 0 && !/%[A-Za-z_]+%/.test(s)),
         // Any printable path without white space (the model refuses white space in a principal URL).
         fc.string({ maxLength: 30 }).map((s) => s.replace(/\s/g, "")),
         async (literal, path) => {

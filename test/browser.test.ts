@@ -190,7 +190,7 @@ describe("settings guide in Chromium", () => {
       expect(await page.inputValue("#email")).toBe("someone@unknown-domain.test");
 
       await page.goto(`${server.url}/dns?domain=example.com`);
-      expect(await page.locator("#records tbody tr").count()).toBe(9);
+      expect(await page.locator("#records tbody tr").count()).toBe(11); // 9 + the two PACC records
       await page.screenshot({ path: join(OUT, "dns-desktop.png"), fullPage: true });
       expect(errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
     } finally {

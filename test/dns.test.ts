@@ -13,12 +13,15 @@ import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { parseProvider } from "../src/providers/model.ts";
 import { MemoryStore } from "../src/providers/store.ts";
 import { dnsRecords, renderZoneLines } from "../src/templates/dns-records.ts";
+import { paccDnsInput } from "../src/templates/pacc.ts";
 import { parseZoneText, startDnsServer, type ZoneRecord } from "./helpers/dns-server.ts";
 import { expectGolden } from "./helpers/golden.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";
 import { REPO_ROOT, tempFile } from "./helpers/shared.ts";
 
 const run = promisify(execFile);
+/** base64 SHA-256 of the built-in example.com PACC document (test/golden/pacc/example.com.json). */
+const EXAMPLE_PACC_DIGEST = "wwaeAcq4emhwyOw2gFXZtsudjzm/iTM6cobgFLUSyq8=";
 const PUBLIC = "https://autoconfig.example.org";
 
 /** `mailconf dns example.com --check` against one DNS server (`ip:port`), with a lookup timeout in ms. */
@@ -82,7 +85,8 @@ const builtin = new MemoryStore(BUILTIN_PROVIDERS.map((provider) => ({ provider,
 async function zoneFor(domain: string, publicUrl = PUBLIC, store = builtin) {
   const resolution = await store.resolve(domain);
   if (!resolution) throw new Error(domain);
-  const set = dnsRecords({ account: accountSettings(resolution), publicUrl });
+  const account = accountSettings(resolution);
+  const set = dnsRecords({ account, publicUrl, ...(await paccDnsInput(account)) });
   return { set, text: renderZoneLines(set, publicUrl) };
 }
 
@@ -103,7 +107,10 @@ describe("mailconf dns <domain>", () => {
     expect(lines.map((l) => l.split(/\s+/).join(" "))).toEqual([
       "autoconfig.example.com. 3600 IN CNAME autoconfig.example.org.",
       "autodiscover.example.com. 3600 IN CNAME autoconfig.example.org.",
+      "ua-auto-config.example.com. 3600 IN CNAME autoconfig.example.org.",
       "_autodiscover._tcp.example.com. 3600 IN SRV 0 0 443 autoconfig.example.org.",
+      // PACC digest of the built-in example.com document (recomputed from the served bytes in test/pacc.test.ts).
+      `_ua-auto-config.example.com. 3600 IN TXT "v=UAAC1; a=sha256; d=${EXAMPLE_PACC_DIGEST}"`,
       "_imaps._tcp.example.com. 3600 IN SRV 0 1 993 mail.example.com.",
       "_pop3s._tcp.example.com. 3600 IN SRV 1 1 995 mail.example.com.",
       "_submissions._tcp.example.com. 3600 IN SRV 0 1 465 mail.example.com.",
@@ -202,10 +209,11 @@ describe("mailconf dns <domain>", () => {
     expect(ip.filter((r) => r.type === "A").map((r) => r.name)).toEqual([
       "autoconfig.example.com.",
       "autodiscover.example.com.",
+      "ua-auto-config.example.com.",
     ]);
     expect(ip.some((r) => r.name.startsWith("_autodiscover"))).toBe(false);
     const v6 = parseZoneText((await zoneFor("example.com", "https://[2001:db8::5]")).text);
-    expect(v6.filter((r) => r.type === "AAAA")).toHaveLength(2);
+    expect(v6.filter((r) => r.type === "AAAA")).toHaveLength(3);
     const own = await zoneFor("example.com", "https://autoconfig.example.com:8443");
     expect(own.set.records.find((r) => r.name === "autoconfig.example.com.")).toBeUndefined();
     expect(own.text).toContain(
@@ -213,14 +221,14 @@ describe("mailconf dns <domain>", () => {
     );
     // The certificate note names only what the certificate must add, never the host itself.
     expect(own.text).toContain(
-      "; Note: the TLS certificate of autoconfig.example.com must also cover autodiscover.example.com.",
+      "; Note: the TLS certificate of autoconfig.example.com must also cover autodiscover.example.com and ua-auto-config.example.com.",
     );
     expect(own.text).not.toMatch(/certificate of autoconfig\.example\.com must also cover autoconfig\./);
     expect((await zoneFor("example.com", "https://autodiscover.example.com")).text).toContain(
-      "; Note: the TLS certificate of autodiscover.example.com must also cover autoconfig.example.com.",
+      "; Note: the TLS certificate of autodiscover.example.com must also cover autoconfig.example.com and ua-auto-config.example.com.",
     );
     expect((await zoneFor("example.com", "http://192.0.2.10:8080")).text).toContain(
-      "; Note: the server needs a TLS certificate for autoconfig.example.com and autodiscover.example.com: clients connect to those names, not to 192.0.2.10.",
+      "; Note: the server needs a TLS certificate for autoconfig.example.com, autodiscover.example.com and ua-auto-config.example.com: clients connect to those names, not to 192.0.2.10.",
     );
     expect(own.set.records.find((r) => r.name === "_autodiscover._tcp.example.com.")?.data).toBe(
       "0 0 8443 autoconfig.example.com.",
@@ -239,7 +247,7 @@ describe("mailconf dns <domain>", () => {
     const unknown = await cli(["dns", "unknown-domain.test", "--public-url", PUBLIC]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("no settings for unknown-domain.test");
-  });
+  }, 60_000); // five CLI processes one after another: over 20 s on a loaded machine
 
   it("an unknown domain is reported as such before a missing public URL", async () => {
     const unknown = await cli(["dns", "nowhere.test"]);
@@ -264,9 +272,9 @@ describe("mailconf dns <domain> --check (against a DNS server on 127.0.0.1)", ()
       const out = await checkExampleCom(dns.address);
       expect(out.code, out.stdout + out.stderr).toBe(0);
       const lines = out.stdout.trim().split("\n");
-      expect(lines.filter((l) => l.startsWith("ok "))).toHaveLength(9);
-      expect(lines.at(-1)).toBe("9 ok, 0 missing, 0 different, 0 not checked, 0 optional not published");
-      expect(dns.queries).toBeGreaterThanOrEqual(9);
+      expect(lines.filter((l) => l.startsWith("ok "))).toHaveLength(11);
+      expect(lines.at(-1)).toBe("11 ok, 0 missing, 0 different, 0 not checked, 0 optional not published");
+      expect(dns.queries).toBeGreaterThanOrEqual(11);
     } finally {
       await dns.close();
     }
@@ -280,6 +288,9 @@ describe("mailconf dns <domain> --check (against a DNS server on 127.0.0.1)", ()
     // _submission published with another port; autoconfig.<domain> with the target's own address.
     const sub = records.find((r) => r.name === "_submission._tcp.example.com.");
     if (sub?.type === "SRV") sub.port = 25;
+    // The PACC digest of an older document: the settings changed, DNS did not.
+    const pacc = records.find((r) => r.name === "_ua-auto-config.example.com.");
+    if (pacc?.type === "TXT") pacc.text = "v=UAAC1; a=sha256; d=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
     records.push(
       { name: "autoconfig.example.com.", ttl: 300, type: "A", address: "192.0.2.7" },
       { name: "autoconfig.example.org.", ttl: 300, type: "A", address: "192.0.2.7" },
@@ -295,9 +306,34 @@ describe("mailconf dns <domain> --check (against a DNS server on 127.0.0.1)", ()
       expect(line("_submission._tcp")).toMatch(/^different .*\(found: 1 1 25 mail\.example\.com\.\)/);
       expect(line("_pop3._tcp")).toMatch(/^optional .*not published; optional/);
       expect(line("autoconfig.example.com")).toMatch(/^ok .*A\/AAAA records with the target's addresses/);
-      expect(out.stdout).toContain("6 ok, 1 missing, 1 different, 0 not checked, 1 optional not published");
+      expect(line("_ua-auto-config")).toMatch(
+        /^different .*TXT "v=UAAC1; a=sha256; d=wwaeAcq4.*\(found: .*d=47DEQpj8HBSa/,
+      );
+      expect(out.stdout).toContain("7 ok, 1 missing, 2 different, 0 not checked, 1 optional not published");
     } finally {
       await dns.close();
+    }
+  });
+
+  it("a PACC digest record matches in any tag order, among other TXT records (a change in progress)", async () => {
+    const { set } = await zoneFor("example.com");
+    const pacc = set.records.filter((r) => r.name === "_ua-auto-config.example.com.");
+    expect(pacc).toHaveLength(1);
+    const old = "v=UAAC1; a=sha256; d=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    const name = "_ua-auto-config.example.com.";
+    const dns = await startDnsServer([
+      { name, ttl: 300, type: "TXT", text: old },
+      { name, ttl: 300, type: "TXT", text: `d=${EXAMPLE_PACC_DIGEST};a=sha256 ;  v=UAAC1; x=future;` },
+    ]);
+    const onlyOld = await startDnsServer([{ name, ttl: 300, type: "TXT", text: old }]);
+    try {
+      const [both] = await checkDnsRecords(pacc, { servers: [dns.address], timeoutMs: 2000 });
+      expect(both).toMatchObject({ status: "ok", detail: "among other TXT records" });
+      const [stale] = await checkDnsRecords(pacc, { servers: [onlyOld.address], timeoutMs: 2000 });
+      expect(stale?.status).toBe("different");
+    } finally {
+      await dns.close();
+      await onlyOld.close();
     }
   });
 
@@ -325,7 +361,7 @@ describe("mailconf dns <domain> --check (against a DNS server on 127.0.0.1)", ()
   it("the CLI exits 3 ('could not check') when every lookup fails, not 1", async () => {
     const out = await checkExampleCom("127.0.0.1:9", 300);
     expect(out.code, out.stdout + out.stderr).toBe(3);
-    expect(out.stdout).toContain("0 ok, 0 missing, 0 different, 9 not checked, 0 optional not published");
+    expect(out.stdout).toContain("0 ok, 0 missing, 0 different, 11 not checked, 0 optional not published");
   });
 });
 

@@ -121,6 +121,12 @@ const ROUTES: Route[] = [
     expect: (r) => expect(JSON.parse(r.body).Protocol).toBe("AutodiscoverV1"),
   },
   {
+    name: "PACC by Host",
+    method: "GET",
+    path: "/.well-known/user-agent-configuration.json",
+    expect: (r) => expect([200, 404]).toContain(r.status),
+  },
+  {
     name: "Apple profile",
     method: "GET",
     path: "/mobileconfig?email=jane.doe%40example.com",

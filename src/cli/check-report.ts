@@ -9,6 +9,7 @@ import type { SettingsStore } from "../providers/store.ts";
 import { renderAutoconfig } from "../templates/autoconfig.ts";
 import { renderOutlookSettings } from "../templates/autodiscover.ts";
 import { profileProblem, renderMobileconfig } from "../templates/mobileconfig.ts";
+import { PACC_PATH, PACC_TEXT_PORTS, type PaccDocument, paccAnswer } from "../templates/pacc.ts";
 import { appleAddAccountPath } from "../templates/profile-page.ts";
 
 const xml = new XMLParser({
@@ -133,5 +134,31 @@ export async function checkAddress(
       `  ${kind.padEnd(13)} ${d[`${kind}HostName`]}:${d[`${kind}Port`]} UseSSL=${d[`${kind}UseSSL`]} user ${d[`${kind}Username`]}`,
     );
   }
+  lines.push("", ...paccLines(accountSettings(resolution), address.domain));
   return { ok: true, lines };
+}
+
+/** The PACC section: read back from the document the endpoint serves, plus what it leaves out. */
+function paccLines(domainAccount: ReturnType<typeof accountSettings>, domain: string): string[] {
+  const answer = paccAnswer(domainAccount);
+  const lines = [
+    `PACC clients (IETF draft-ietf-mailmaint-pacc-04, https://ua-auto-config.${domain}${PACC_PATH}):`,
+  ];
+  if (answer.json !== undefined) {
+    const doc = JSON.parse(answer.json) as PaccDocument;
+    for (const [name, server] of Object.entries(doc.protocols)) {
+      const port = PACC_TEXT_PORTS[name as keyof typeof PACC_TEXT_PORTS];
+      lines.push(
+        "host" in server
+          ? `  ${name.toUpperCase().padEnd(7)} ${server.host}:${port}  SSL/TLS  login = the e-mail address`
+          : `  ${name.toUpperCase().padEnd(7)} ${server.url}`,
+      );
+    }
+    const oauth = doc.authentication["oauth-public"];
+    lines.push(
+      `  sign-in: password ${doc.authentication.password ? "yes" : "no"}${oauth ? `, OAuth (open public clients) issuer ${oauth.issuer}` : ""}`,
+    );
+  }
+  for (const reason of answer.omitted) lines.push(`  not in PACC: ${reason}`);
+  return lines;
 }

@@ -66,6 +66,7 @@ async function dns(typed: string, opts: DnsCommandOptions): Promise<void> {
   const { loadSettings } = await import("../node/settings.ts");
   const { accountSettings } = await import("../providers/account.ts");
   const { dnsRecords, renderZoneLines } = await import("../templates/dns-records.ts");
+  const { paccDnsInput } = await import("../templates/pacc.ts");
   const loaded = await loadSettings({ configFiles: opts.config, ispdb: opts.ispdb });
   // The domain first: records for a domain without settings cannot be made, whatever the URL.
   const resolution = await loaded.store.resolve(domain);
@@ -84,7 +85,8 @@ async function dns(typed: string, opts: DnsCommandOptions): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const set = dnsRecords({ account: accountSettings(resolution), publicUrl, ttl: opts.ttl });
+  const account = accountSettings(resolution);
+  const set = dnsRecords({ account, publicUrl, ttl: opts.ttl, ...(await paccDnsInput(account)) });
   if (!opts.check) {
     process.stdout.write(renderZoneLines(set, publicUrl));
     return;

@@ -28,13 +28,13 @@ export interface AppDeps {
 }
 
 /**
- * The mail domain named by the Host header: `autoconfig.<domain>`, `autodiscover.<domain>` or `<domain>`
- * itself, port removed. `undefined` for IP addresses and names that are not domains.
+ * The mail domain named by the Host header: `autoconfig.<domain>`, `autodiscover.<domain>`,
+ * `ua-auto-config.<domain>` (PACC) or `<domain>` itself, port removed. `undefined` for IP addresses and names that are not domains.
  */
 export function domainFromHost(host: string | undefined): string | undefined {
   if (!host) return undefined;
   const name = host.replace(/:\d+$/, "").replace(/^\[.*\]$/, "");
-  const stripped = name.replace(/^(autoconfig|autodiscover)\./i, "");
+  const stripped = name.replace(/^(autoconfig|autodiscover|ua-auto-config)\./i, "");
   return normalizeDomain(stripped);
 }
 

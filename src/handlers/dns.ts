@@ -9,6 +9,7 @@ import { accountSettings } from "../providers/account.ts";
 import { normalizeDomain } from "../providers/domain.ts";
 import { renderDnsPage } from "../templates/dns-page.ts";
 import { dnsRecords, renderZoneLines } from "../templates/dns-records.ts";
+import { paccDnsInput } from "../templates/pacc.ts";
 import { type AppDeps, getOnly, plain, resolveDomain } from "./context.ts";
 import { pageSecurityHeaders } from "./page-headers.ts";
 
@@ -40,7 +41,8 @@ export function dnsRoutes(app: Hono, deps: AppDeps): void {
       if (asZone) return plain(c, status, error.title);
       return c.body(renderDnsPage({ domain: typed, error }), status, await pageSecurityHeaders("no-store"));
     }
-    const set = dnsRecords({ account: accountSettings(resolution), publicUrl: deps.publicUrl });
+    const account = accountSettings(resolution);
+    const set = dnsRecords({ account, publicUrl: deps.publicUrl, ...(await paccDnsInput(account)) });
     const zone = renderZoneLines(set, deps.publicUrl);
     if (asZone) {
       return c.body(zone, 200, { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" });

@@ -7,7 +7,8 @@
  *   CNAME is accepted when its addresses equal those of the target (README: "CNAME or A/AAAA").
  * - SRV: priority, port and target must match; weight is not compared (RFC 2782: it only
  *   spreads load among records of equal priority).
- * - TXT, A, AAAA: the values must match.
+ * - TXT, A, AAAA: the values must match; a PACC digest record (`v=UAAC1; …`) matches when any TXT
+ *   record at the name carries the same digest (src/templates/pacc.ts uaacDigest).
  * A name that does not exist (NXDOMAIN) or has no record of the type (NODATA) is "missing";
  * a timeout, refusal or SERVFAIL is "error". An optional record (`0 0 0 .`) that is not published
  * does not fail the check; one published with other values does.
@@ -16,6 +17,7 @@
 import { Resolver } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { DnsRecord } from "../templates/dns-records.ts";
+import { uaacDigest } from "../templates/pacc.ts";
 
 /** Result for one owner name and type. */
 export interface DnsCheckResult {
@@ -150,6 +152,19 @@ export async function checkDnsRecords(
             };
         }
         return { ...base, status: "missing", found };
+      }
+      // PACC digest records: any TXT record at the name with the same UAAC1 digest will do (clients
+      // accept several during a change; tag order and spacing do not matter).
+      const digest =
+        type === "TXT" && expected.length === 1 ? uaacDigest(unquote(expected[0] as string)) : undefined;
+      if (digest) {
+        const ok = found.some((v) => uaacDigest(unquote(v)) === digest);
+        return {
+          ...base,
+          status: ok ? "ok" : "different",
+          found,
+          ...(ok && found.length > 1 ? { detail: "among other TXT records" } : {}),
+        };
       }
       const key = (v: string) =>
         type === "SRV" ? srvKey(v) : type === "TXT" ? unquote(v) : type === "CNAME" ? abs(v) : lower(v);

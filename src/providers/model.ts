@@ -397,6 +397,41 @@ export const ProviderSchema = z.strictObject({
   /** Exchange ActiveSync URL; when set, Autodiscover mobilesync requests get settings instead of error 601. */
   activeSync: z.strictObject({ url: z.url({ protocol: /^https$/ }) }).optional(),
   oauth2: OAuth2Schema.optional(),
+  /**
+   * JMAP (RFC 8620): the session resource URL, e.g. `https://jmap.example.com/.well-known/jmap`.
+   * Served in PACC `protocols.jmap.url` (draft-ietf-mailmaint-pacc-04; docs/pacc.md).
+   */
+  jmap: z
+    .strictObject({
+      url: z
+        .url({
+          protocol: /^https$/,
+          error: (i) =>
+            `expected an https URL such as https://jmap.example.com/.well-known/jmap, got ${describe(i.input)}`,
+        })
+        .refine((u) => !/[?#]/.test(u) && !/^https:\/\/[^/]*@/.test(u), {
+          error: "expected an https URL without user name, query or fragment",
+        }),
+    })
+    .optional(),
+  /**
+   * OAuth for open public clients (draft-ietf-mailmaint-oauth-public): the issuer identifier of an
+   * authorization server that lets any mail client register itself, e.g. `https://auth.example.com/`.
+   * Only then do PACC clients get `authentication.oauth-public` (docs/pacc.md). An https URL with
+   * no query or fragment (RFC 8414 §2).
+   */
+  oauthPublic: z
+    .strictObject({
+      issuer: z
+        .url({
+          protocol: /^https$/,
+          error: (i) => `expected an https URL such as https://auth.example.com/, got ${describe(i.input)}`,
+        })
+        .refine((u) => !/[?#]/.test(u), {
+          error: "expected an issuer URL without query or fragment (RFC 8414 §2)",
+        }),
+    })
+    .optional(),
   /** Autodiscover `TTL` in hours (MS-OXDSCLI §2.2.4.1.1.2.2.1); default 1. */
   ttlHours: z.number().int().min(0).max(8760).default(1),
   profile: ProfileOptionsSchema.default({}),

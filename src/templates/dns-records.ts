@@ -11,6 +11,9 @@
  *   priority = place in the provider's order of preference (IMAP and POP3 share one order,
  *   RFC 6186 §3.4); a service the provider does not offer gets `0 0 0 .` ("decidedly not
  *   available", RFC 2782 / RFC 6186 §4), marked optional.
+ * - PACC (draft-ietf-mailmaint-pacc-04, docs/pacc.md): `ua-auto-config.<domain>` CNAME → the host
+ *   of the public URL, and the `_ua-auto-config.<domain>` TXT record `v=UAAC1; a=sha256; d=…` that
+ *   vouches for the document's exact bytes (computed by the caller: {@link DnsRecordsInput.paccTxt}).
  * - RFC 6764 `_caldavs._tcp` / `_carddavs._tcp` (or `_caldav`/`_carddav` without TLS) where
  *   the provider configures CalDAV/CardDAV, with a `path=` TXT record (RFC 6764 §4) when the
  *   principal URL has no per-user placeholder.
@@ -43,6 +46,13 @@ export interface DnsRecordsInput {
   publicUrl: string;
   /** TTL of every record in seconds; default 3600. */
   ttl?: number;
+  /**
+   * PACC digest record RDATA (`paccDigestRecord` of src/templates/pacc.ts, unquoted), or undefined
+   * when the domain has no PACC document (then `paccOmitted` says why, as a remark).
+   */
+  paccTxt?: string;
+  /** Why there is no PACC document, when `paccTxt` is undefined. */
+  paccOmitted?: string;
 }
 
 /** The records, plus remarks for the admin that are not records (comments in the zone output). */
@@ -86,7 +96,13 @@ function publicHost(publicUrl: string): { host: string; port: number; https: boo
  * Builds the records for one mail domain.
  * @throws TypeError if `publicUrl` is not an absolute URL (callers validate it first)
  */
-export function dnsRecords({ account, publicUrl, ttl = 3600 }: DnsRecordsInput): DnsRecordSet {
+export function dnsRecords({
+  account,
+  publicUrl,
+  ttl = 3600,
+  paccTxt,
+  paccOmitted,
+}: DnsRecordsInput): DnsRecordSet {
   const domain = account.domain;
   const records: DnsRecord[] = [];
   const remarks: string[] = [];
@@ -99,23 +115,30 @@ export function dnsRecords({ account, publicUrl, ttl = 3600 }: DnsRecordsInput):
     );
   // Clients connect to these names, so the certificate must hold them (not only the public URL's host).
   const clientNames = [`autoconfig.${domain}`, `autodiscover.${domain}`];
+  if (paccTxt) clientNames.push(`ua-auto-config.${domain}`);
   if (pub.ip)
     remarks.push(
-      `the server needs a TLS certificate for ${clientNames.join(" and ")}: clients connect to those names, not to ${pub.host}`,
+      `the server needs a TLS certificate for ${listNames(clientNames)}: clients connect to those names, not to ${pub.host}`,
     );
   else
     remarks.push(
-      `the TLS certificate of ${pub.host} must also cover ${clientNames.filter((n) => n !== pub.host).join(" and ")}`,
+      `the TLS certificate of ${pub.host} must also cover ${listNames(clientNames.filter((n) => n !== pub.host))}`,
     );
 
   // How clients find mailconf.
-  for (const [label, purpose] of [
+  const finders: [string, string][] = [
     [
       "autoconfig",
       "Thunderbird and other autoconfig clients ask https://autoconfig.<domain>/mail/config-v1.1.xml",
     ],
     ["autodiscover", "Outlook asks https://autodiscover.<domain>/autodiscover/autodiscover.xml"],
-  ] as const) {
+  ];
+  if (paccTxt)
+    finders.push([
+      "ua-auto-config",
+      "PACC clients (IETF draft) ask https://ua-auto-config.<domain>/.well-known/user-agent-configuration.json",
+    ]);
+  for (const [label, purpose] of finders) {
     const name = `${label}.${domain}`;
     const text = purpose.replace("<domain>", domain);
     if (pub.ip) add(name, pub.ip === 4 ? "A" : "AAAA", pub.host, text);
@@ -134,6 +157,15 @@ export function dnsRecords({ account, publicUrl, ttl = 3600 }: DnsRecordsInput):
       "Outlook's fallback when autodiscover.<domain> does not answer".replace("<domain>", domain),
     );
   }
+
+  if (paccTxt)
+    add(
+      `_ua-auto-config.${domain}`,
+      "TXT",
+      quoteTxt(paccTxt),
+      "PACC: SHA-256 of the exact document; publish the new value whenever the settings change",
+    );
+  else if (paccOmitted) remarks.push(`no PACC records: ${paccOmitted}`);
 
   // RFC 6186 / RFC 8314 mail service records.
   const offered = new Set<string>();
@@ -173,6 +205,11 @@ export function dnsRecords({ account, publicUrl, ttl = 3600 }: DnsRecordsInput):
   dav("caldav", account.caldav);
   dav("carddav", account.carddav);
   return { domain, records, remarks };
+}
+
+/** `a and b`, `a, b and c`. */
+function listNames(names: readonly string[]): string {
+  return names.length < 2 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
 }
 
 /** A TXT character-string in master-file syntax: quoted, `"` and `\` escaped (RFC 1035 §5.1). */

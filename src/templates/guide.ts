@@ -182,6 +182,36 @@ ${apple}
 </section>`;
 }
 
+/** What apps that speak PACC (the IETF's new JSON format) receive for the domain, and what they miss. */
+function paccSection(g: SettingsGuide): string {
+  const p = g.pacc;
+  const servers = p.servers
+    .map((s) => `<li>${h(s.protocol.toUpperCase())}: <code>${h(s.host ?? s.url ?? "")}</code></li>`)
+    .join("\n");
+  const signIn = [p.password ? "password" : "", p.oauthIssuer ? `OAuth (${p.oauthIssuer})` : ""].filter(
+    Boolean,
+  );
+  const omitted = p.omitted.length
+    ? `<p class="hint">Not in it:</p>
+<ul class="pacc-omitted">
+${p.omitted.map((o) => `<li>${h(o)}</li>`).join("\n")}
+</ul>`
+    : "";
+  return `<section class="card" id="pacc">
+<h2>Apps that use PACC</h2>
+<p class="hint">Apps that follow the IETF's new configuration format (draft-ietf-mailmaint-pacc) read <code>${h(p.url)}</code>.</p>
+${
+  p.published
+    ? `<ul class="pacc-servers">
+${servers}
+</ul>
+<p>Sign-in: ${h(signIn.length ? signIn.join(", ") : "not announced")}. Text protocols use SSL/TLS on their standard port; the user name is the e-mail address.</p>`
+    : "<p>No PACC document is published for this domain.</p>"
+}
+${omitted}
+</section>`;
+}
+
 function guideSections(g: SettingsGuide): string {
   const notes = g.notes.map((n) => `<div class="note"><p>${h(n)}</p></div>`).join("\n");
   const dav = [
@@ -221,6 +251,7 @@ ${dav.join("\n")}
 </section>
 ${appleSection(g)}
 ${steps(g)}
+${paccSection(g)}
 ${docs}`;
 }
 

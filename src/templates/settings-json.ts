@@ -9,7 +9,7 @@
  * Outlook and Apple Mail show in their manual-setup screens.
  * Pure: no I/O, Web APIs only.
  */
-import { type AccountSettings, davServerUrl } from "../providers/account.ts";
+import { type AccountSettings, accountSettings, davServerUrl } from "../providers/account.ts";
 import type {
   AuthenticationMethod,
   DavServer,
@@ -18,6 +18,7 @@ import type {
   SocketType,
 } from "../providers/model.ts";
 import { preferredServer, profileProblem } from "./mobileconfig.ts";
+import { PACC_PATH, paccAnswer } from "./pacc.ts";
 
 /** socketType in the words mail apps use in their manual setup (Thunderbird: "SSL/TLS", "STARTTLS", "None"). */
 export const SECURITY_TEXT: Record<SocketType, string> = {
@@ -122,6 +123,40 @@ export interface SettingsGuide {
   documentation: { url: string; description: string }[];
   /** Absolute URLs on this server (from the configured public URL, never the Host header); `mobileconfig` only when `signIn.profile`. */
   links: { mobileconfig?: string; autoconfig: string; autodiscover: string };
+  /** What PACC clients get (src/templates/pacc.ts; the document is one per domain). */
+  pacc: GuidePacc;
+}
+
+/** The PACC document of the domain in the guide's terms. */
+export interface GuidePacc {
+  /** Where clients ask: `https://ua-auto-config.<domain>/.well-known/user-agent-configuration.json`. */
+  url: string;
+  /** False when no server can be expressed (then nothing is served: 404). */
+  published: boolean;
+  /** The document's servers in its order: `{ protocol: "imap", host }` or `{ protocol: "caldav", url }`. */
+  servers: { protocol: string; host?: string; url?: string }[];
+  /** `authentication.password` of the document. */
+  password: boolean;
+  /** `authentication.oauth-public.issuer`, when announced. */
+  oauthIssuer?: string;
+  /** What the settings say that the document cannot, one sentence each. */
+  omitted: string[];
+}
+
+/** {@link GuidePacc} for the domain of `account` (rendered without the address, as the endpoint does). */
+function guidePacc(account: AccountSettings): GuidePacc {
+  const answer = paccAnswer(accountSettings(account.resolution));
+  const doc = answer.document;
+  return {
+    url: `https://ua-auto-config.${account.domain}${PACC_PATH}`,
+    published: doc !== undefined,
+    servers: Object.entries(doc?.protocols ?? {}).map(([protocol, server]) => ({ protocol, ...server })),
+    password: doc?.authentication.password ?? false,
+    ...(doc?.authentication["oauth-public"]
+      ? { oauthIssuer: doc.authentication["oauth-public"].issuer }
+      : {}),
+    omitted: answer.omitted,
+  };
 }
 
 function server(
@@ -212,6 +247,7 @@ export function settingsGuide(account: AccountSettings, publicUrl: string): Sett
       autoconfig: `${base}/mail/config-v1.1.xml?emailaddress=${encodeURIComponent(address.address)}`,
       autodiscover: `${base}/autodiscover/autodiscover.xml`,
     },
+    pacc: guidePacc(account),
   };
 }
 
@@ -282,6 +318,7 @@ export const settingsOpenApiSchema = {
     "notes",
     "documentation",
     "links",
+    "pacc",
   ],
   properties: {
     email: { type: "string", format: "email" },
@@ -340,6 +377,30 @@ export const settingsOpenApiSchema = {
         mobileconfig: { type: "string", format: "uri" },
         autoconfig: { type: "string", format: "uri" },
         autodiscover: { type: "string", format: "uri" },
+      },
+    },
+    pacc: {
+      type: "object",
+      description: "What PACC clients (draft-ietf-mailmaint-pacc-04) get for the domain",
+      required: ["url", "published", "servers", "password", "omitted"],
+      properties: {
+        url: { type: "string", format: "uri" },
+        published: { type: "boolean", description: "false: no server can be expressed, nothing is served" },
+        servers: {
+          type: "array",
+          items: {
+            type: "object",
+            required: ["protocol"],
+            properties: {
+              protocol: { type: "string", enum: ["jmap", "imap", "pop3", "submit", "caldav", "carddav"] },
+              host: { type: "string", description: "text protocols: implicit TLS on the default port" },
+              url: { type: "string", format: "uri", description: "HTTP protocols: https on port 443" },
+            },
+          },
+        },
+        password: { type: "boolean" },
+        oauthIssuer: { type: "string", format: "uri" },
+        omitted: { type: "array", items: { type: "string" }, description: "what the document cannot say" },
       },
     },
   },

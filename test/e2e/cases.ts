@@ -53,7 +53,7 @@ export type Volatile = "autodiscover-error-time" | "admin-updated-at";
 export interface E2ECase {
   /** Stable key: the Node answers recorded for workerd are looked up by it. */
   id: string;
-  group: "autoconfig" | "autodiscover" | "profile" | "pages" | "admin" | "app";
+  group: "autoconfig" | "autodiscover" | "pacc" | "profile" | "pages" | "admin" | "app";
   title: string;
   requests: E2ERequest[];
   volatile?: Volatile;
@@ -486,6 +486,64 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
         expect(JSON.parse(text(noEmail as E2EAnswer))).toMatchObject({ ErrorCode: "InvalidEmailAddress" });
         expect(unknown?.status).toBe(404);
         expect(JSON.parse(text(unknown as E2EAnswer))).toMatchObject({ ErrorCode: "NotFound" });
+      },
+    },
+  );
+
+  // --- PACC (draft-ietf-mailmaint-pacc-04, docs/pacc.md): one JSON document per domain, found
+  // through the Host name ua-auto-config.<domain>, vouched for by a DNS digest of its bytes.
+  cases.push(
+    {
+      id: "pacc-documents",
+      group: "pacc",
+      title: "the document of each built-in domain equals its golden file, byte for byte",
+      requests: ["example.com", "gmail.com", "icloud.com", "yahoo.com", "outlook.com"].map((domain) =>
+        get("/.well-known/user-agent-configuration.json", { Host: `ua-auto-config.${domain}` }),
+      ),
+      check(answers) {
+        ["example.com", "gmail.com", "icloud.com", "yahoo.com", "outlook.com"].forEach((domain, i) => {
+          const a = answers[i] as E2EAnswer;
+          expect(a.status, domain).toBe(200);
+          expect(a.headers["content-type"]).toBe("application/json");
+          expect(a.headers["access-control-allow-origin"]).toBe("*");
+          expect(a.headers["cache-control"]).toBe("public, max-age=3600");
+          expect(text(a)).toBe(new TextDecoder().decode(golden(files, `pacc/${domain}.json`)));
+        });
+      },
+    },
+    {
+      id: "pacc-dns-and-errors",
+      group: "pacc",
+      title: "the digest record on /dns; HEAD; 405; unknown domain and IP Host are 404",
+      requests: [
+        get("/dns?domain=example.com&format=zone"),
+        withHost({
+          method: "HEAD",
+          path: "/.well-known/user-agent-configuration.json",
+          headers: { Host: "example.com" },
+        }),
+        withHost({
+          method: "POST",
+          path: "/.well-known/user-agent-configuration.json",
+          headers: { Host: "ua-auto-config.example.com" },
+        }),
+        get("/.well-known/user-agent-configuration.json", { Host: "ua-auto-config.unknown-domain.test" }),
+        get("/.well-known/user-agent-configuration.json"),
+      ],
+      check([zone, head, post, unknown, ip]) {
+        // The SHA-256 of test/golden/pacc/example.com.json (recomputed from the served bytes in test/pacc.test.ts).
+        expect(text(zone as E2EAnswer)).toMatch(
+          /\n_ua-auto-config\.example\.com\. +3600 IN TXT +"v=UAAC1; a=sha256; d=wwaeAcq4emhwyOw2gFXZtsudjzm\/iTM6cobgFLUSyq8="\n/,
+        );
+        expect(head?.status).toBe(200);
+        expect(head?.headers["content-type"]).toBe("application/json");
+        expect(head?.body.byteLength).toBe(0);
+        expect(post?.status).toBe(405);
+        expect(post?.headers.allow).toBe("GET, HEAD");
+        expect(unknown?.status).toBe(404);
+        expect(text(unknown as E2EAnswer)).toBe("No settings for unknown-domain.test.\n");
+        expect(ip?.status).toBe(404);
+        expect(ip?.headers["content-type"]).toMatch(/^text\/plain/);
       },
     },
   );

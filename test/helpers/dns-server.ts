@@ -56,11 +56,17 @@ export function parseZoneLine(line: string): ZoneRecord {
   }
 }
 
+/** A line without its comment: `;` starts one outside a quoted string only (RFC 1035 §5.1). */
+function stripComment(line: string): string {
+  const m = /^(?:[^";]|"(?:[^"\\]|\\.)*")*/.exec(line);
+  return (m?.[0] ?? line).trimEnd();
+}
+
 /** Every record of a zone text (comments and blank lines skipped). */
 export function parseZoneText(text: string): ZoneRecord[] {
   return text
     .split("\n")
-    .map((l) => l.replace(/;.*$/, "").trimEnd())
+    .map(stripComment)
     .filter((l) => l.trim() !== "")
     .map(parseZoneLine);
 }
