@@ -8,7 +8,7 @@
  *    each round runs every case for both servers back to back, alternating which goes first. Prints
  *    req/s, p50/p99 latency, the server's CPU time per request (µs) and the ratios to bare, the
  *    median over the rounds.
- * 2. Attack refusals: the fixtures of ../shared/corpus/autodiscover (billion laughs, XXE file, XXE
+ * 2. Attack refusals: the fixtures of test/fixtures/autodiscover (billion laughs, XXE file, XXE
  *    parameter entity) and an oversized body (64 KiB, four times the cap), 2,000 sequential requests
  *    each on one connection: refusal latency p50/p99 inside mailconf (request in → Response out) and
  *    for the loopback round trip, and the heap growth of the server process over those refusals.
@@ -41,7 +41,7 @@ import { runScale, type ScaleReport } from "./scale.ts";
 import { startupBench } from "./startup.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CORPUS = resolve(HERE, "../../shared/corpus/autodiscover");
+const FIXTURES = resolve(HERE, "../test/fixtures/autodiscover");
 const USAGE = `usage: npm run bench [-- --check] [-- --duration <s>] [-- --rounds <n>] [-- --connections <n,n>]
                        [-- --only <name,…>] [-- --scale [<domains>]] [-- --json]
 
@@ -224,7 +224,7 @@ function replayHeaders(headers: Headers, length: number): Record<string, string>
 }
 
 async function throughputCases(child: ChildProcess, urls: Urls, failures: string[]): Promise<CaseReport[]> {
-  const outlookRequest = readFileSync(join(CORPUS, "request-outlook.xml"));
+  const outlookRequest = readFileSync(join(FIXTURES, "request-outlook.xml"));
   const xml = { "Content-Type": "text/xml; charset=utf-8" };
   const email = "jane.doe%40example.com";
   const all: Case[] = [
@@ -370,7 +370,7 @@ async function attackRefusals(child: ChildProcess, urls: Urls, failures: string[
   const attacks: { label: string; body: Buffer; status: number }[] = [
     ...["attack-billion-laughs.xml", "attack-xxe-file.xml", "attack-xxe-parameter-entity.xml"].map((f) => ({
       label: f,
-      body: readFileSync(join(CORPUS, f)),
+      body: readFileSync(join(FIXTURES, f)),
       status: 200,
     })),
     { label: "oversized body (64 KiB)", body: Buffer.alloc(64 * 1024, "<a>"), status: 413 },

@@ -17,8 +17,8 @@ import { ProviderSchema } from "../src/providers/model.ts";
 import { LayeredStore, MemoryStore } from "../src/providers/store.ts";
 import { DEFAULT_CHANGE_CHECK_MS } from "../src/store/published-cache.ts";
 import { SqlStore } from "../src/store/sql-store.ts";
+import { expectValidProfile } from "./helpers/checks/expect.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";
-import { validateMobileconfig } from "./helpers/shared.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mailconf-admin-"));
 const HASHED_TOKEN = "hashed-token-0123456789abcdef";
@@ -269,7 +269,7 @@ describe("admin API: publish → served → delete", () => {
     expect(mc.status).toBe(200);
     const plist = await mc.text();
     expect(plist).toContain("<string>imap.publish-test.net</string>");
-    expect(validateMobileconfig(plist).status).toBe(0);
+    expectValidProfile(plist);
 
     // A customer domain assigned one by one, and an alias.
     expect(
@@ -412,7 +412,16 @@ describe("OpenAPI document", () => {
     expect(paths["/api/v1/settings"]?.get).toMatchObject({ operationId: "getSettings", security: [] });
     // The Provider schema is the settings model's: required fields and the port rule.
     const provider = doc.components.schemas.Provider;
-    expect(provider.required).toEqual(["id", "displayName", "domains", "incoming", "outgoing"]);
+    expect(provider.required).toEqual(["id", "displayName", "incoming", "outgoing"]);
+    // What the list operations answer for a bad limit (400), and the plain-text 404 when the API is off.
+    for (const path of ["/api/v1/providers", "/api/v1/domains"]) {
+      const op = paths[path]?.get as { responses: Record<string, { content?: object }> } | undefined;
+      const responses = op?.responses ?? {};
+      expect(Object.keys(responses)).toContain("400");
+      expect(Object.keys(responses["404"]?.content ?? {})).toEqual(["application/json", "text/plain"]);
+    }
+    const del = paths["/api/v1/domains/{domain}"]?.delete as { parameters: { name: string }[] };
+    expect(del.parameters.map((p) => p.name)).toEqual(["cascade"]);
     expect(provider.properties.incoming.items.properties.port).toEqual({
       type: "integer",
       minimum: 1,

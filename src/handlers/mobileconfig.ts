@@ -3,11 +3,14 @@
  * (reference/mobileconfig.md §8). 200 `application/x-apple-aspen-config` with an ASCII attachment
  * filename and `Cache-Control: no-store`; signed (DER CMS) when a signer is configured.
  * Missing or malformed `email` → 400, unknown domain → 404: a small page naming the parameter.
+ * A provider whose servers take only OAuth2 (Outlook.com) gets no profile, which would ask for a
+ * password the servers refuse: 409 with a short page (browsers) or JSON (`error`, `field`,
+ * `appleAccountType`) that points to Apple's built-in account type.
  */
 import type { Context, Hono } from "hono";
-import { type AccountSettings, accountSettings } from "../providers/account.ts";
+import type { AccountSettings } from "../providers/account.ts";
 import { parseEmailAddress } from "../providers/domain.ts";
-import { renderMobileconfig } from "../templates/mobileconfig.ts";
+import { profileProblem, renderMobileconfig } from "../templates/mobileconfig.ts";
 import {
   type ProfileProblem,
   profileProblemText,
@@ -31,9 +34,20 @@ export function profileFileName(address: string): string {
  * as a small HTML page with an address form for browsers (`Accept: text/html`; with the page
  * security headers of every page), else one line of text.
  */
-async function problem(c: Context, status: 400 | 404, p: ProfileProblem): Promise<Response> {
+async function problem(c: Context, status: 400 | 404 | 409, p: ProfileProblem): Promise<Response> {
   if (/\btext\/html\b/i.test(c.req.header("Accept") ?? ""))
     return c.body(renderProfileProblemPage(p, c.req.path), status, await pageSecurityHeaders("no-store"));
+  if (p.kind === "no-profile") {
+    const body = {
+      error: profileProblemText(p, c.req.path),
+      field: "email",
+      ...(p.appleAccountType ? { appleAccountType: p.appleAccountType } : {}),
+    };
+    return c.body(`${JSON.stringify(body)}\n`, status, {
+      "Content-Type": "application/json; charset=utf-8",
+      "Cache-Control": "no-store",
+    });
+  }
   return c.text(`${profileProblemText(p, c.req.path)}\n`, status, { "Cache-Control": "no-store" });
 }
 
@@ -76,14 +90,22 @@ export function mobileconfigRoutes(app: Hono, deps: AppDeps): void {
     if (!address) return problem(c, 400, { kind: "malformed", value: email });
     const resolution = await resolveDomain(deps, address.domain, c);
     if (!resolution) return problem(c, 404, { kind: "unknown-domain", domain: address.domain });
+    const account = await accountFor(deps, resolution, address);
+    const refused = profileProblem(account);
+    if (refused) {
+      return problem(c, 409, {
+        kind: "no-profile",
+        address: address.address,
+        reason: refused,
+        appleAccountType: resolution.provider.signIn?.appleAccountType,
+      });
+    }
     // A directory's login name differs per address and may change there: such profiles are not kept.
     let profile: Awaited<ReturnType<typeof make>>;
-    if (resolution.provider.directory) profile = await make(await accountFor(deps, resolution, address));
+    if (resolution.provider.directory) profile = await make(account);
     else {
       const key = address.address;
-      profile = await profiles.get(key, resolution.provider, () =>
-        make(accountSettings(resolution, address)),
-      );
+      profile = await profiles.get(key, resolution.provider, () => make(account));
       if (deps.signProfile && !profile.signed) profiles.delete(key);
     }
     return respond(profile.body, 200, {

@@ -423,7 +423,7 @@ export async function loadProfileSigner(
 export function signingReport(signer: CmsSigner | undefined): string[] {
   if (!signer)
     return [
-      "Apple profiles are unsigned (no signing certificate configured; see --sign-cert in the README).",
+      "Apple profiles are unsigned (no signing certificate configured; see --sign-cert in docs/signing.md).",
     ];
   const c = signer.certificate;
   return [
