@@ -20,7 +20,7 @@
  *
  * Web APIs only: this module runs unchanged on Node.js and on Cloudflare Workers.
  */
-import { LRUCache } from "lru-cache";
+import { LRU } from "tiny-lru";
 import { normalizeDomain } from "../providers/domain.ts";
 import { type FieldError, type Provider, ProviderSchema } from "../providers/model.ts";
 import { NameIndex, type ProviderEntry, type Resolution, type SettingsStore } from "../providers/store.ts";
@@ -187,7 +187,7 @@ export class SqlStore implements SettingsStore {
   #index: PublishedIndex | undefined;
   #loading: Promise<void> | undefined;
   /** Mode `lru`: answered lookups (hits and misses) by domain. */
-  readonly #lru: LRUCache<string, { hit: Resolution | undefined }> | undefined;
+  readonly #lru: LRU<{ hit: Resolution | undefined }> | undefined;
   #hasMx: boolean | undefined;
 
   constructor(driver: SqlDriver, options: SqlStoreOptions = {}) {
@@ -198,7 +198,7 @@ export class SqlStore implements SettingsStore {
     this.#mode = options.cache ?? "off";
     this.#checkMs = options.changeCheckMs ?? DEFAULT_CHANGE_CHECK_MS;
     this.#clock = options.clock ?? (() => performance.now());
-    if (this.#mode === "lru") this.#lru = new LRUCache({ max: options.lruEntries ?? DEFAULT_LRU_ENTRIES });
+    if (this.#mode === "lru") this.#lru = new LRU(options.lruEntries ?? DEFAULT_LRU_ENTRIES);
   }
 
   // ---------------------------------------------------------------- the cache
