@@ -3,10 +3,11 @@
  * gives new answers; a broken one keeps the old answers and logs one `file:line: path: rule` line),
  * SIGTERM drains (uploads in flight are all answered, then the process exits 0), and the grace
  * period bounds the drain. `mailconf reload --pid-file` sends the SIGHUP to the server named in the
- * pid file `serve --pid-file` writes, and says why not (exit 1) when no server is there.
+ * pid file `serve --pid-file` writes, and says why not (exit 1) when no server is there. `--watch`
+ * reloads on a file change by itself.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -251,4 +252,24 @@ describe("signals", () => {
       stderr: `mailconf reload: pid file ${pidFile}: expected a process id, got "mailconf"\n`,
     });
   }, 60_000);
+
+  it("--watch: a settings file written in place, then replaced by rename, gives new answers without a signal", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mailconf-watch-"));
+    const file = join(dir, "settings.yaml");
+    writeFileSync(file, settings("993"));
+    const server = await serve(["--config", file, "--watch"]);
+    expect(await imapPort(server.url)).toBe("993");
+
+    writeFileSync(file, settings("3993")); // written in place
+    await until(async () => (await imapPort(server.url)) === "3993", 10_000);
+
+    const next = join(dir, "settings.yaml.new"); // how editors save: a new file renamed over the old
+    writeFileSync(next, settings("4993"));
+    renameSync(next, file);
+    await until(async () => (await imapPort(server.url)) === "4993", 10_000);
+    expect(server.stderr()).not.toContain("SIGHUP");
+    expect(server.stderr()).toContain("reload: settings loaded (settings: ");
+    server.process.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  }, 90_000);
 });
