@@ -3,8 +3,10 @@
  *
  * 1. Throughput and latency of the autoconfig GET and the Autodiscover POST, as ratios to a
  *    baseline measured in the same run: a bare node:http server answering a fixed XML body of the
- *    same size (bench/server.ts), loaded the same way (autocannon, 10 connections, `--duration` s each).
- * 2. The attack fixtures of ../shared/corpus/autodiscover (billion laughs, XXE file, XXE parameter
+ *    same size (bench/server.ts), loaded the same way (autocannon, 10 connections, `--duration` s each);
+ *    and the same two requests for a provider whose login names come from a directory (warm cache)
+ *    as a ratio to a provider without one (bench/directory.ts).
+ * 2. The attack fixtures of test/fixtures/autodiscover (billion laughs, XXE file, XXE parameter
  *    entity) and an oversized body (64 KiB, four times the cap), 2,000 sequential requests each on one
  *    connection: per-request refusal latency p50/p99 inside mailconf (request in → Response out, timed
  *    in the server process) and for the whole loopback round trip (autocannon, per response), and the
@@ -25,9 +27,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon, { type Options, type Result } from "autocannon";
 import { runAttackScenarios } from "./attacks.ts";
+import { directoryBench } from "./directory.ts";
+import { startupBench } from "./startup.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CORPUS = resolve(HERE, "../../shared/corpus/autodiscover");
+const FIXTURES = resolve(HERE, "../test/fixtures/autodiscover");
 const USAGE = `usage: npm run bench [-- --check] [-- --duration <s>]
 
 Measures mailconf on 127.0.0.1 (autoconfig GET and Autodiscover POST throughput against a bare
@@ -161,7 +165,7 @@ async function main(): Promise<number> {
   });
   const failures: string[] = [];
   try {
-    const outlookRequest = readFileSync(join(CORPUS, "request-outlook.xml"));
+    const outlookRequest = readFileSync(join(FIXTURES, "request-outlook.xml"));
     const xmlHeaders = { "Content-Type": "text/xml; charset=utf-8" };
 
     console.log(
@@ -208,6 +212,9 @@ async function main(): Promise<number> {
       basePost,
     );
 
+    // Login names from a directory, warm cache, as a ratio to the same request without one (issue 15).
+    failures.push(...(await directoryBench(DURATION)));
+
     console.log(
       `\nattack refusals (1 connection, ${REFUSALS} sequential requests)\n` +
         "                                      in mailconf: p50 ms  p99 ms  max ms | round trip: p50 ms  p99 ms | heap growth",
@@ -215,7 +222,7 @@ async function main(): Promise<number> {
     const attacks: { label: string; body: Buffer; status: number }[] = [
       ...["attack-billion-laughs.xml", "attack-xxe-file.xml", "attack-xxe-parameter-entity.xml"].map((f) => ({
         label: f,
-        body: readFileSync(join(CORPUS, f)),
+        body: readFileSync(join(FIXTURES, f)),
         status: 200,
       })),
       { label: "oversized body (64 KiB)", body: Buffer.alloc(64 * 1024, "<a>"), status: 413 },
@@ -277,6 +284,7 @@ async function main(): Promise<number> {
   }
   // Attacks against the real `mailconf serve`: normal-request p99 under attack vs idle (bench/attacks.ts).
   failures.push(...(await runAttackScenarios({ load, percentile, duration: DURATION })));
+  failures.push(...startupBench((line) => console.log(line)));
   if (failures.length > 0) {
     console.log(`\n${CHECK ? "bench --check FAILED" : "problems"}:\n  ${failures.join("\n  ")}`);
     return CHECK ? 1 : 0;

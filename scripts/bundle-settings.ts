@@ -9,14 +9,15 @@
  *   node --import tsx scripts/bundle-settings.ts [--out <module.ts>] <settings file>…
  *
  * A file with a mistake fails the build (exit 1) with one `file:line: field.path: rule` line per
- * problem, as `mailconf validate` prints them; nothing is written then. The module is rewritten
+ * problem, as `mailconf validate` prints them; nothing is written then. So does a provider with a
+ * `directory`: LDAP lookups are Node-only. The module is rewritten
  * only when its content changes, so `wrangler dev` (which watches src/) does not rebuild in a loop.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { ConfigError, loadSettingsFile } from "../src/node/config-files.ts";
+import { ConfigError, readSettingsFile } from "../src/node/config-files.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
-import type { Provider, SettingsFile } from "../src/providers/model.ts";
+import { formatPath, type Provider, type SettingsFile } from "../src/providers/model.ts";
 
 /** Default output, relative to the working directory (wrangler runs the build in the project root). */
 export const DEFAULT_OUT = "src/generated/bundled-settings.ts";
@@ -36,7 +37,16 @@ export async function readBundledSettings(files: string[]): Promise<BundledSetti
   const problems: string[] = [];
   for (const source of files) {
     try {
-      out.push({ source, settings: await loadSettingsFile(source) });
+      const { settings, lineOf } = await readSettingsFile(source);
+      // Directory lookups (LDAP) need Node's sockets: a Worker would silently answer every address
+      // with the fallback login name, so a file that asks for one does not build.
+      settings.providers.forEach((provider, i) => {
+        if (provider.directory)
+          problems.push(
+            `${source}:${lineOf(["providers", i, "directory"])}: ${formatPath(["providers", i, "directory"])}: directory lookups (LDAP) are Node-only; serve this file with mailconf serve on Node, or remove directory and %LOGINNAME% for the Worker (docs/ldap.md)`,
+          );
+      });
+      out.push({ source, settings });
     } catch (e) {
       if (e instanceof ConfigError) problems.push(...e.problems);
       else throw e;

@@ -1,5 +1,5 @@
 /**
- * Build check of the Cloudflare Worker, run by `npm test`: `wrangler deploy --dry-run --outdir dist`
+ * Build check of the Cloudflare Worker, run by `npm test`: `wrangler deploy --dry-run --outdir .wrangler/dist`
  * (offline: builds the bundle, runs the `[build]` command that validates and bundles the settings
  * files, uploads nothing), then reads wrangler's own size line
  * `Total Upload: 217.27 KiB / gzip: 70.41 KiB` and fails when the gzip size is over the budget.
@@ -65,7 +65,7 @@ export const WRANGLER_OFFLINE_ENV = {
 } as const;
 
 /** Runs `wrangler deploy --dry-run --outdir <outdir>` offline and returns its exit code and output. */
-export function dryRunDeploy(outdir = "dist"): { status: number; output: string } {
+export function dryRunDeploy(outdir = ".wrangler/dist"): { status: number; output: string } {
   const result = spawnSync(
     join(ROOT, "node_modules/.bin/wrangler"),
     ["deploy", "--dry-run", "--outdir", outdir],

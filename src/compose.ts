@@ -18,10 +18,12 @@
  * Runtime-neutral: Web APIs only (it runs on Node.js and on Workers). Signing is imported when a
  * signer is made, so commands without one do not load the CMS code.
  */
+
 import { DEFAULT_DOH_URL, dohMxResolver } from "./dns/doh.ts";
 import { parseAdminTokens } from "./handlers/admin-auth.ts";
 import type { AppDeps, ProfileSigner } from "./handlers/context.ts";
 import type { Operations } from "./handlers/operations.ts";
+import type { DirectoryLookup } from "./providers/directory.ts";
 import type { Provider, SettingsFile } from "./providers/model.ts";
 import { type MxResolver, MxStore, type MxStoreOptions } from "./providers/mx.ts";
 import {
@@ -286,6 +288,8 @@ export interface AppSources {
   log?: (message: string) => void;
   /** Client address, rate limits, access log and metrics, readiness (src/handlers/operations.ts). */
   ops?: Operations;
+  /** Directory lookups (Node: src/node/ldap.ts); absent on Workers (docs/ldap.md). */
+  directory?: DirectoryLookup;
 }
 
 /**
@@ -311,6 +315,7 @@ export function composeApp(store: ComposedStore, sources: AppSources): { deps: A
     log: sources.log,
     admin,
     ops: sources.ops,
+    directory: sources.directory,
   };
   return { deps, report };
 }

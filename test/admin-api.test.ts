@@ -16,8 +16,8 @@ import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { ProviderSchema } from "../src/providers/model.ts";
 import { LayeredStore, MemoryStore } from "../src/providers/store.ts";
 import { SqlStore } from "../src/store/sql-store.ts";
+import { expectValidProfile } from "./helpers/checks/expect.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";
-import { validateMobileconfig } from "./helpers/shared.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mailconf-admin-"));
 const HASHED_TOKEN = "hashed-token-0123456789abcdef";
@@ -268,7 +268,7 @@ describe("admin API: publish → served → delete", () => {
     expect(mc.status).toBe(200);
     const plist = await mc.text();
     expect(plist).toContain("<string>imap.publish-test.net</string>");
-    expect(validateMobileconfig(plist).status).toBe(0);
+    expectValidProfile(plist);
 
     // A customer domain assigned one by one, and an alias.
     expect(

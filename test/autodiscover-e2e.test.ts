@@ -1,7 +1,9 @@
 /**
- * Autodiscover on the running Node server (127.0.0.1): every fixture of ../shared/corpus/autodiscover
- * gets the behaviour its README gives, the answers say what the response fixtures say, and the
- * hostile bodies are refused before the XML parser is reached.
+ * Autodiscover on the running Node server (127.0.0.1): every fixture of test/fixtures/autodiscover
+ * (requests of every client shape, attack bodies, reference answers) gets the behaviour its README
+ * gives, the answers say what the response fixtures say, and the hostile bodies are refused before
+ * the XML parser is reached. The reference corpus of ../shared/corpus/autodiscover runs through the
+ * same tests where it is present.
  * Speed and memory of the refusals are measured by `npm run bench`, not here.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -10,8 +12,9 @@ import { join } from "node:path";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { RunningServer } from "../src/node/server.ts";
+import { describeShared } from "./helpers/external.ts";
 import { fetchBounded, rawRequest, startTestServer } from "./helpers/server.ts";
-import { AUTODISCOVER_DIR, tempFile, wellFormed } from "./helpers/shared.ts";
+import { AUTODISCOVER_DIR, FIXTURE_AUTODISCOVER_DIR, tempFile, wellFormed } from "./helpers/shared.ts";
 import { at, childrenNamed, missingFrom, parseTree, type XmlTree } from "./helpers/xml-tree.ts";
 
 const ROOT_NS = "http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006";
@@ -70,7 +73,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const fixture = (name: string) => readFileSync(join(AUTODISCOVER_DIR, name));
+const fixture = (name: string) => readFileSync(join(FIXTURE_AUTODISCOVER_DIR, name));
 const fixtureText = (name: string) => fixture(name).toString("utf8");
 
 async function post(
@@ -87,7 +90,7 @@ async function post(
   return { status: res.status, headers: res.headers, body: await res.text() };
 }
 
-/** What a response is, in the terms of the corpus README. */
+/** What a response is, in the terms of the fixtures' README. */
 function kind(body: string): { tree: XmlTree; code?: string; action?: string; responseNs?: string } {
   const tree = parseTree(body);
   const response = at(tree, "Response");
@@ -101,101 +104,56 @@ function kind(body: string): { tree: XmlTree; code?: string; action?: string; re
   };
 }
 
-/** The expectation of the corpus README for each request fixture. */
-const REQUEST_EXPECTATIONS: Record<string, { code?: string; action?: string; responseNs?: string }> = {
-  "request-outlook.xml": { action: "settings", responseNs: OUTLOOK_NS },
-  "request-no-namespace.xml": { action: "settings", responseNs: OUTLOOK_NS }, // (decision) lenient
-  "request-https-namespace-typo.xml": { action: "settings", responseNs: OUTLOOK_NS },
-  "request-legacydn-and-email.xml": { action: "settings", responseNs: OUTLOOK_NS }, // (decision) address wins
+/** What a request fixture must get: an error code, or an action (with the Response namespace). */
+interface RequestExpectation {
+  code?: string;
+  action?: string;
+  responseNs?: string;
+}
+
+const SETTINGS_ANSWER: RequestExpectation = { action: "settings", responseNs: OUTLOOK_NS };
+
+/** The expectation of test/fixtures/autodiscover/README.md for each request fixture. */
+const REQUEST_EXPECTATIONS: Record<string, RequestExpectation> = {
+  "request-outlook.xml": SETTINGS_ANSWER,
+  "request-outlook-utf8-bom.xml": SETTINGS_ANSWER,
+  "request-outlook-utf16le-bom.xml": SETTINGS_ANSWER,
+  "request-outlook-utf16be-bom.xml": SETTINGS_ANSWER,
+  "request-outlook-utf16le-no-bom.xml": SETTINGS_ANSWER, // .NET's Encoding.Unicode without a preamble
+  "request-utf16-declared-utf8-bytes.xml": SETTINGS_ANSWER, // the declaration lies; the bytes decide
+  "request-prefixed.xml": SETTINGS_ANSWER, // <a:Autodiscover xmlns:a=…>: matched by namespace and local name
+  "request-no-namespace.xml": SETTINGS_ANSWER, // (decision) lenient
+  "request-https-namespace-typo.xml": SETTINGS_ANSWER,
+  "request-legacydn-and-email.xml": SETTINGS_ANSWER, // (decision) the address wins
+  "request-legacydn-only.xml": { code: "600" }, // no LegacyDN directory
   "request-mobilesync.xml": { code: "601", responseNs: MOBILESYNC_NS }, // example.com has no ActiveSync URL
   "request-unknown-schema.xml": { code: "601" },
   "request-two-requests.xml": { code: "600" },
   "request-xml-injection.xml": { code: "600" }, // refused as an invalid address
-  "request-outlook-utf8-bom.xml": { action: "settings", responseNs: OUTLOOK_NS },
-  "request-outlook-utf16le-bom.xml": { action: "settings", responseNs: OUTLOOK_NS },
   "request-empty.xml": { code: "600" },
+  "request-not-xml.xml": { code: "600" },
   "attack-xxe-file.xml": { code: "600" },
   "attack-xxe-parameter-entity.xml": { code: "600" },
   "attack-billion-laughs.xml": { code: "600" },
 };
 
-describe("every corpus fixture is covered", () => {
-  it("each file of ../shared/corpus/autodiscover has an expectation below", () => {
-    const covered = new Set([
-      ...Object.keys(REQUEST_EXPECTATIONS),
-      "request-get-no-body.txt",
-      ...Object.keys(RESPONSE_FIXTURES),
-      "README.md",
-    ]);
-    const files = readdirSync(AUTODISCOVER_DIR);
-    expect(files.filter((f) => !covered.has(f))).toEqual([]);
-    expect([...covered].filter((f) => !files.includes(f))).toEqual([]);
-  });
-});
-
-describe("request fixtures get the README's behaviour", () => {
-  for (const [name, expected] of Object.entries(REQUEST_EXPECTATIONS)) {
-    for (const path of [
-      "/autodiscover/autodiscover.xml",
-      "/Autodiscover/Autodiscover.xml",
-      "/AutoDiscover/AutoDiscover.xml",
-    ]) {
-      it(`${name} → ${expected.code ? `error ${expected.code}` : expected.action} (POST ${path})`, async () => {
-        const res = await post(fixture(name), { path });
-        expect(res.status).toBe(200);
-        expect(res.headers.get("content-type")).toBe("text/xml; charset=utf-8");
-        expect(res.body.startsWith('<?xml version="1.0" encoding="utf-8"?>\n')).toBe(true);
-        expect(wellFormed(res.body).status).toBe(0);
-        const got = kind(res.body);
-        expect(got.tree.attrs.xmlns).toBe(ROOT_NS);
-        expect(got.code).toBe(expected.code);
-        expect(got.action).toBe(expected.action);
-        expect(got.responseNs).toBe(expected.responseNs);
-        if (got.action === "settings")
-          expect(at(got.tree, "Response", "User", "AutoDiscoverSMTPAddress")?.text).toBe(
-            "jane.doe@example.com",
-          );
-      });
-    }
-  }
-
-  it("request-get-no-body.txt, sent as written (GET, Outlook's User-Agent) → HTTP 200, error 600", async () => {
-    const [requestLine, ...headerLines] = fixtureText("request-get-no-body.txt").trim().split(/\r?\n/);
-    const [method, path] = (requestLine ?? "").split(" ");
-    const headers = Object.fromEntries(
-      headerLines.map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]),
-    );
-    expect(method).toBe("GET");
-    const res = await rawRequest(server.url + path, { method, headers });
-    expect(res.status).toBe(200);
-    expect(res.headers["content-type"]).toBe("text/xml; charset=utf-8");
-    expect(kind(res.body).code).toBe("600");
-    expect(missingFrom(parseTree(fixtureText("response-error-600.xml")), parseTree(res.body))).toEqual([]);
-  });
-
-  it("request-xml-injection.xml never yields an unescaped <Server>evil, on any path", async () => {
-    for (const path of ["/autodiscover/autodiscover.xml", "/Autodiscover/Autodiscover.xml"]) {
-      const res = await post(fixture("request-xml-injection.xml"), { path });
-      expect(res.body).not.toMatch(/<Server>\s*evil/i);
-      expect(res.body).not.toContain("evil");
-    }
-  });
-
-  it("request-legacydn-and-email.xml: the address decides, and the operator log says LegacyDN was ignored", async () => {
-    logs.length = 0;
-    await post(fixture("request-legacydn-and-email.xml"));
-    expect(logs.join("\n")).toMatch(/LegacyDN ignored, EMailAddress used for j\*\*\*@example\.com/);
-    expect(logs.join("\n")).not.toContain("jane.doe");
-  });
-
-  it("only a LegacyDN (no EMailAddress) → error 600", async () => {
-    const body = fixtureText("request-legacydn-and-email.xml").replace(
-      /<EMailAddress>.*<\/EMailAddress>/,
-      "",
-    );
-    expect(kind((await post(body)).body).code).toBe("600");
-  });
-});
+/** The expectation of ../shared/corpus/autodiscover/README.md for each of its request fixtures. */
+const SHARED_REQUEST_EXPECTATIONS: Record<string, RequestExpectation> = {
+  "request-outlook.xml": SETTINGS_ANSWER,
+  "request-no-namespace.xml": SETTINGS_ANSWER, // (decision) lenient
+  "request-https-namespace-typo.xml": SETTINGS_ANSWER,
+  "request-legacydn-and-email.xml": SETTINGS_ANSWER, // (decision) address wins
+  "request-mobilesync.xml": { code: "601", responseNs: MOBILESYNC_NS }, // example.com has no ActiveSync URL
+  "request-unknown-schema.xml": { code: "601" },
+  "request-two-requests.xml": { code: "600" },
+  "request-xml-injection.xml": { code: "600" }, // refused as an invalid address
+  "request-outlook-utf8-bom.xml": SETTINGS_ANSWER,
+  "request-outlook-utf16le-bom.xml": SETTINGS_ANSWER,
+  "request-empty.xml": { code: "600" },
+  "attack-xxe-file.xml": { code: "600" },
+  "attack-xxe-parameter-entity.xml": { code: "600" },
+  "attack-billion-laughs.xml": { code: "600" },
+};
 
 describe("attack fixtures are refused before the XML parser", () => {
   for (const name of [
@@ -286,86 +244,6 @@ describe("attack fixtures are refused before the XML parser", () => {
     expect(kind((await post(body)).body).action).toBe("settings");
     expect((await post(`${body} `)).status).toBe(413);
   });
-});
-
-/** Response fixtures: our answer must say what each says (extra elements such as TTL allowed). */
-const RESPONSE_FIXTURES: Record<
-  string,
-  { request?: () => Promise<string>; ignore?: string[]; why?: string }
-> = {
-  "response-outlook-imap-smtp.xml": {
-    request: async () => (await post(fixture("request-outlook.xml"))).body,
-    ignore: ["DisplayName"], // a person's name we do not know; we send the address
-  },
-  "response-outlook-pop3-plain.xml": {
-    request: async () =>
-      (await post(fixtureText("request-outlook.xml").replace("example.com", "pop.example.org"))).body,
-    ignore: ["DisplayName"],
-  },
-  "response-redirect-addr.xml": {
-    request: async () =>
-      (await post(fixtureText("request-outlook.xml").replace("example.com", "example.net"))).body,
-  },
-  "response-redirect-url.xml": {
-    why: "mailconf answers alias domains with redirectAddr; it never sends redirectUrl (Outlook asks the user to allow it)",
-  },
-  "response-error-600.xml": { request: async () => (await post("")).body },
-  "response-error-500.xml": {
-    request: async () =>
-      (await post(fixtureText("request-outlook.xml").replace("example.com", "unknown-domain.test"))).body,
-  },
-  "response-mobilesync-error-601.xml": {
-    request: async () => (await post(fixture("request-mobilesync.xml"))).body,
-  },
-  "response-mobilesync-settings.xml": {
-    request: async () =>
-      (await post(fixtureText("request-mobilesync.xml").replace("example.com", "mail.example.net"))).body,
-    ignore: ["User"], // the fixture's user is jane.doe@example.com, a domain without ActiveSync here
-  },
-  "v2-autodiscoverv1.json": {
-    request: async () =>
-      (
-        await fetchBounded(
-          `${server.url}/autodiscover/autodiscover.json?Email=jane.doe%40example.com&Protocol=AutodiscoverV1`,
-        )
-      ).text(),
-  },
-  "v2-error-invalid-protocol.json": {
-    request: async () =>
-      (
-        await fetchBounded(
-          `${server.url}/autodiscover/autodiscover.json?Email=jane.doe%40example.com&Protocol=ActiveSync`,
-        )
-      ).text(),
-  },
-};
-
-describe("answers say what the response fixtures say", () => {
-  for (const [name, { request, ignore, why }] of Object.entries(RESPONSE_FIXTURES)) {
-    if (!request) {
-      it(`${name} is not produced: ${why}`, async () => {
-        const alias = await post(fixtureText("request-outlook.xml").replace("example.com", "example.net"));
-        expect(at(parseTree(alias.body), "Response", "Account", "Action")?.text).toBe("redirectAddr");
-        expect(alias.body).not.toMatch(/redirectUrl|RedirectUrl/);
-      });
-      continue;
-    }
-    it(name, async () => {
-      const ours = await request();
-      if (name.endsWith(".json")) {
-        expect(JSON.parse(ours)).toEqual(JSON.parse(fixtureText(name)));
-        expect(ours).toBe(fixtureText(name).trim()); // same key order, byte for byte
-        return;
-      }
-      const expected = parseTree(fixtureText(name));
-      const actual = parseTree(ours);
-      // Protocol children compare in any order: the fixture puts DomainRequired before LoginName, we
-      // follow the POX reference order (LoginName, DomainRequired); Outlook reads either.
-      expect(missingFrom(expected, actual, { ignore, unordered: ["Protocol"] })).toEqual([]);
-      const protocols = (t: XmlTree) => childrenNamed(at(t, "Response", "Account") ?? t, "Protocol").length;
-      expect(protocols(actual)).toBe(protocols(expected));
-    });
-  }
 });
 
 describe("answers", () => {
@@ -649,4 +527,178 @@ describe("Autodiscover v2 JSON", () => {
       expect(res.json.ErrorCode).toBe("NotFound");
     }
   });
+});
+
+/**
+ * The fixture-driven tests, for one folder of fixtures: every file has an expectation, every request
+ * fixture gets its behaviour on every path spelling, and our answers say what the response fixtures say.
+ */
+function fixtureSuites(dir: string, requestExpectations: Record<string, RequestExpectation>): void {
+  const fixture = (name: string) => readFileSync(join(dir, name));
+  const fixtureText = (name: string) => fixture(name).toString("utf8");
+  /** Response fixtures: our answer must say what each says (extra elements such as TTL allowed). */
+  const RESPONSE_FIXTURES: Record<
+    string,
+    { request?: () => Promise<string>; ignore?: string[]; why?: string }
+  > = {
+    "response-outlook-imap-smtp.xml": {
+      request: async () => (await post(fixture("request-outlook.xml"))).body,
+      ignore: ["DisplayName"], // a person's name we do not know; we send the address
+    },
+    "response-outlook-pop3-plain.xml": {
+      request: async () =>
+        (await post(fixtureText("request-outlook.xml").replace("example.com", "pop.example.org"))).body,
+      ignore: ["DisplayName"],
+    },
+    "response-redirect-addr.xml": {
+      request: async () =>
+        (await post(fixtureText("request-outlook.xml").replace("example.com", "example.net"))).body,
+    },
+    "response-redirect-url.xml": {
+      why: "mailconf answers alias domains with redirectAddr; it never sends redirectUrl (Outlook asks the user to allow it)",
+    },
+    "response-error-600.xml": { request: async () => (await post("")).body },
+    "response-error-500.xml": {
+      request: async () =>
+        (await post(fixtureText("request-outlook.xml").replace("example.com", "unknown-domain.test"))).body,
+    },
+    "response-mobilesync-error-601.xml": {
+      request: async () => (await post(fixture("request-mobilesync.xml"))).body,
+    },
+    "response-mobilesync-settings.xml": {
+      request: async () =>
+        (await post(fixtureText("request-mobilesync.xml").replace("example.com", "mail.example.net"))).body,
+      ignore: ["User"], // the fixture's user is jane.doe@example.com, a domain without ActiveSync here
+    },
+    "v2-autodiscoverv1.json": {
+      request: async () =>
+        (
+          await fetchBounded(
+            `${server.url}/autodiscover/autodiscover.json?Email=jane.doe%40example.com&Protocol=AutodiscoverV1`,
+          )
+        ).text(),
+    },
+    "v2-error-invalid-protocol.json": {
+      request: async () =>
+        (
+          await fetchBounded(
+            `${server.url}/autodiscover/autodiscover.json?Email=jane.doe%40example.com&Protocol=ActiveSync`,
+          )
+        ).text(),
+    },
+  };
+
+  describe("every fixture is covered", () => {
+    it("each file of the folder has an expectation", () => {
+      const covered = new Set([
+        ...Object.keys(requestExpectations),
+        "request-get-no-body.txt",
+        ...Object.keys(RESPONSE_FIXTURES),
+        "README.md",
+      ]);
+      const files = readdirSync(dir);
+      expect(files.filter((f) => !covered.has(f))).toEqual([]);
+      expect([...covered].filter((f) => !files.includes(f))).toEqual([]);
+    });
+  });
+
+  describe("request fixtures get the README's behaviour", () => {
+    for (const [name, expected] of Object.entries(requestExpectations)) {
+      for (const path of [
+        "/autodiscover/autodiscover.xml",
+        "/Autodiscover/Autodiscover.xml",
+        "/AutoDiscover/AutoDiscover.xml",
+      ]) {
+        it(`${name} → ${expected.code ? `error ${expected.code}` : expected.action} (POST ${path})`, async () => {
+          const res = await post(fixture(name), { path });
+          expect(res.status).toBe(200);
+          expect(res.headers.get("content-type")).toBe("text/xml; charset=utf-8");
+          expect(res.body.startsWith('<?xml version="1.0" encoding="utf-8"?>\n')).toBe(true);
+          expect(wellFormed(res.body).status).toBe(0);
+          const got = kind(res.body);
+          expect(got.tree.attrs.xmlns).toBe(ROOT_NS);
+          expect(got.code).toBe(expected.code);
+          expect(got.action).toBe(expected.action);
+          expect(got.responseNs).toBe(expected.responseNs);
+          if (got.action === "settings")
+            expect(at(got.tree, "Response", "User", "AutoDiscoverSMTPAddress")?.text).toBe(
+              "jane.doe@example.com",
+            );
+        });
+      }
+    }
+
+    it("request-get-no-body.txt, sent as written (GET, Outlook's User-Agent) → HTTP 200, error 600", async () => {
+      const [requestLine, ...headerLines] = fixtureText("request-get-no-body.txt").trim().split(/\r?\n/);
+      const [method, path] = (requestLine ?? "").split(" ");
+      const headers = Object.fromEntries(
+        headerLines.map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]),
+      );
+      expect(method).toBe("GET");
+      const res = await rawRequest(server.url + path, { method, headers });
+      expect(res.status).toBe(200);
+      expect(res.headers["content-type"]).toBe("text/xml; charset=utf-8");
+      expect(kind(res.body).code).toBe("600");
+      expect(missingFrom(parseTree(fixtureText("response-error-600.xml")), parseTree(res.body))).toEqual([]);
+    });
+
+    it("request-xml-injection.xml never yields an unescaped <Server>evil, on any path", async () => {
+      for (const path of ["/autodiscover/autodiscover.xml", "/Autodiscover/Autodiscover.xml"]) {
+        const res = await post(fixture("request-xml-injection.xml"), { path });
+        expect(res.body).not.toMatch(/<Server>\s*evil/i);
+        expect(res.body).not.toContain("evil");
+      }
+    });
+
+    it("request-legacydn-and-email.xml: the address decides, and the operator log says LegacyDN was ignored", async () => {
+      logs.length = 0;
+      await post(fixture("request-legacydn-and-email.xml"));
+      expect(logs.join("\n")).toMatch(/LegacyDN ignored, EMailAddress used for j\*\*\*@example\.com/);
+      expect(logs.join("\n")).not.toContain("jane.doe");
+    });
+
+    it("only a LegacyDN (no EMailAddress) → error 600", async () => {
+      const body = fixtureText("request-legacydn-and-email.xml").replace(
+        /<EMailAddress>.*<\/EMailAddress>/,
+        "",
+      );
+      expect(kind((await post(body)).body).code).toBe("600");
+    });
+  });
+
+  describe("answers say what the response fixtures say", () => {
+    for (const [name, { request, ignore, why }] of Object.entries(RESPONSE_FIXTURES)) {
+      if (!request) {
+        it(`${name} is not produced: ${why}`, async () => {
+          const alias = await post(fixtureText("request-outlook.xml").replace("example.com", "example.net"));
+          expect(at(parseTree(alias.body), "Response", "Account", "Action")?.text).toBe("redirectAddr");
+          expect(alias.body).not.toMatch(/redirectUrl|RedirectUrl/);
+        });
+        continue;
+      }
+      it(name, async () => {
+        const ours = await request();
+        if (name.endsWith(".json")) {
+          expect(JSON.parse(ours)).toEqual(JSON.parse(fixtureText(name)));
+          expect(ours).toBe(fixtureText(name).trim()); // same key order, byte for byte
+          return;
+        }
+        const expected = parseTree(fixtureText(name));
+        const actual = parseTree(ours);
+        // Protocol children compare in any order: the fixture puts DomainRequired before LoginName, we
+        // follow the POX reference order (LoginName, DomainRequired); Outlook reads either.
+        expect(missingFrom(expected, actual, { ignore, unordered: ["Protocol"] })).toEqual([]);
+        const protocols = (t: XmlTree) => childrenNamed(at(t, "Response", "Account") ?? t, "Protocol").length;
+        expect(protocols(actual)).toBe(protocols(expected));
+      });
+    }
+  });
+}
+
+describe("in-repo fixtures (test/fixtures/autodiscover)", () => {
+  fixtureSuites(FIXTURE_AUTODISCOVER_DIR, REQUEST_EXPECTATIONS);
+});
+
+describeShared("the reference Autodiscover corpus (../shared/corpus/autodiscover)", () => {
+  fixtureSuites(AUTODISCOVER_DIR, SHARED_REQUEST_EXPECTATIONS);
 });

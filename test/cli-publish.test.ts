@@ -12,7 +12,8 @@ import { program } from "../src/cli/main.ts";
 import { tokenHashLine } from "../src/handlers/admin-auth.ts";
 import { ConfigError, loadIspdb, parseSettingsText } from "../src/node/config-files.ts";
 import { loadSettings } from "../src/node/server.ts";
-import { ISPDB_DIR, REPO_ROOT } from "./helpers/shared.ts";
+import { describeShared } from "./helpers/external.ts";
+import { FIXTURE_ISPDB_DIR, ISPDB_DIR, REPO_ROOT } from "./helpers/shared.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mailconf-cli-"));
 const EXAMPLE = join(REPO_ROOT, "examples/settings.yaml");
@@ -134,7 +135,150 @@ describe("mailconf providers / domains", () => {
   });
 });
 
+describe("mailconf domains add --provider (bulk, one transaction)", () => {
+  const db = join(dir, "bulk.db");
+  const domainsOf = async () =>
+    (JSON.parse((await cli("domains", "list", "--json", "--db", db)).out) as { domain: string }[]).map(
+      (d) => d.domain,
+    );
+
+  it("adds the domains of the arguments and a file (comments, blank lines, repeats) to one provider", async () => {
+    expect((await cli("providers", "add", EXAMPLE, "--db", db)).code).toBe(0);
+    const file = join(dir, "bulk-domains.txt");
+    writeFileSync(
+      file,
+      "# customers\nShop-A.test\n\n*.shop-b.test   # every subdomain\nshop-c.test\r\nshop-a.test\n",
+    );
+    expect(
+      await cli(
+        "domains",
+        "add",
+        "--provider",
+        "googlemail.com",
+        "arg.test",
+        "--from-file",
+        file,
+        "--db",
+        db,
+      ),
+    ).toMatchObject({
+      out: "provider googlemail.com: 4 added, 0 updated, 0 already in its own domains",
+      code: 0,
+    });
+    expect(await domainsOf()).toEqual(
+      expect.arrayContaining(["arg.test", "shop-a.test", "*.shop-b.test", "shop-c.test"]),
+    );
+    // Again, plus a domain the provider lists itself: updated and unchanged, nothing new.
+    expect(
+      await cli("domains", "add", "--provider", "example.org", "arg.test", "example.net", "--db", db),
+    ).toMatchObject({
+      out: "provider example.org: 0 added, 1 updated, 1 already in its own domains",
+      code: 0,
+    });
+  });
+
+  it("refuses the whole list, naming each bad entry, and changes nothing", async () => {
+    const before = await domainsOf();
+    const bad = await cli(
+      "domains",
+      "add",
+      "--provider",
+      "googlemail.com",
+      "new-1.test",
+      "not a domain",
+      "new-2.test",
+      "--db",
+      db,
+    );
+    expect(bad).toMatchObject({
+      code: 1,
+      err: 'domains[1]: expected a domain name (or *.domain), got "not a domain"',
+    });
+    const listed = await cli(
+      "domains",
+      "add",
+      "--provider",
+      "googlemail.com",
+      "new-1.test",
+      "example.net",
+      "--db",
+      db,
+    );
+    expect(listed).toMatchObject({
+      code: 1,
+      err: "domains[1]: example.net is listed in provider example.org's domains; change that provider instead",
+    });
+    const unknown = await cli("domains", "add", "--provider", "nobody.example", "new-1.test", "--db", db);
+    expect(unknown.code).toBe(1);
+    expect(await domainsOf()).toEqual(before);
+  });
+
+  it("bad usage exits 2; the two-argument form still works", async () => {
+    expect((await cli("domains", "add", "lonely.test", "--db", db)).code).toBe(2);
+    expect((await cli("domains", "add", "--from-file", "x.txt", "--db", db)).code).toBe(2);
+    expect((await cli("domains", "add", "--provider", "googlemail.com", "--db", db)).code).toBe(2);
+    expect((await cli("domains", "add", "a.test", "b.test", "c.test", "--db", db)).code).toBe(2);
+    expect(
+      (await cli("domains", "add", "--from-file", join(dir, "missing.txt"), "--provider", "x", "--db", db))
+        .code,
+    ).toBe(2);
+    expect((await cli("domains", "add", "pair.test", "googlemail.com", "--db", db)).out).toBe(
+      "added pair.test: provider googlemail.com",
+    );
+  });
+
+  it("1,000 domains from standard input in one run (real process)", () => {
+    const thousand = Array.from({ length: 1000 }, (_, i) => `customer-${i}.example.net`).join("\n");
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "src/cli/main.ts",
+        "domains",
+        "add",
+        "--provider",
+        "googlemail.com",
+        "--from-file",
+        "-",
+        "--db",
+        db,
+      ],
+      { cwd: REPO_ROOT, input: thousand, encoding: "utf8" },
+    );
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("provider googlemail.com: 1000 added, 0 updated, 0 already in its own domains\n");
+    expect(r.status).toBe(0);
+  });
+});
+
 describe("mailconf import-ispdb", () => {
+  it("publishes the ISPDB-style fixtures into the SQL store; importing again replaces", async () => {
+    const db = join(dir, "fixtures-ispdb.db");
+    const first = await cli("import-ispdb", FIXTURE_ISPDB_DIR, "--db", db);
+    expect(first.code).toBe(0);
+    expect(first.out).toContain("imported 7 provider(s)");
+    expect(first.out).toContain("7 created, 0 replaced, 0 file(s) skipped");
+    // bigmail.example.at is claimed by two files: the first published keeps it, and that is reported.
+    expect(first.err).toContain("ispdb:minimal.example.xml: bigmail.example.at kept with bigmail.example");
+    const second = await cli("import-ispdb", FIXTURE_ISPDB_DIR, "--db", db);
+    expect(second.out).toContain("0 created, 7 replaced");
+    const loaded = await loadSettings({ db, builtin: false });
+    const hit = await loaded.store.resolve("lp.example");
+    expect(hit?.source).toBe("database");
+    expect(hit?.provider.incoming.map((s) => [s.type, s.hostname, s.username])).toEqual([
+      ["pop3", "pop3.%EMAILDOMAIN%", "%EMAILLOCALPART%"],
+      ["imap", "imap.%EMAILDOMAIN%", "%EMAILLOCALPART%"],
+    ]);
+    expect((await loaded.store.resolve("latin1.example"))?.provider.displayName).toBe(
+      "Société Générale de Messagerie",
+    );
+    expect((await loaded.store.resolve("bigmail.example.at"))?.provider.id).toBe("bigmail.example");
+    loaded.close();
+  });
+});
+
+describeShared("mailconf import-ispdb with Mozilla's ISPDB (../shared/corpus/ispdb)", () => {
   it("publishes the ISPDB corpus into the SQL store; importing again replaces", async () => {
     const db = join(dir, "ispdb.db");
     const folder = await loadIspdb(ISPDB_DIR);

@@ -1,7 +1,7 @@
 /**
- * The README's commands leave files in the checkout (admin-tokens, the test certificate and key,
- * downloaded profiles); .gitignore keeps them out of commits at the repository root only, so the
- * golden profiles under test/ stay tracked.
+ * The commands of the README and docs/ leave files in the checkout (admin-tokens, the test
+ * certificate and key, downloaded profiles, the admin quick start's settings.yaml); .gitignore keeps
+ * them out of commits at the repository root only, so the golden profiles under test/ stay tracked.
  */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
@@ -23,6 +23,7 @@ describe(".gitignore", () => {
       "privkey.pkcs8.pem",
       "jane-at-example.com.mobileconfig",
       "profile.xml",
+      "settings.yaml",
       "mailconf.db",
       "mailconf.db-wal",
     ])

@@ -15,7 +15,7 @@ import { AUTHENTICATION_TEXT, SECURITY_TEXT, type SettingsGuide } from "../src/t
 import { expectGolden } from "./helpers/golden.ts";
 import { profileHref, shownServers, unescapeHtml } from "./helpers/guide-html.ts";
 import { fetchBounded, rawRequest, startTestServer } from "./helpers/server.ts";
-import { AUTODISCOVER_DIR } from "./helpers/shared.ts";
+import { FIXTURE_AUTODISCOVER_DIR } from "./helpers/shared.ts";
 
 const PUBLIC_URL = "https://autoconfig.test.example";
 let server: RunningServer;
@@ -75,7 +75,7 @@ describe("the guide equals what autoconfig, Autodiscover and the profile serve",
       const ac = xml.parse(
         await (await fetchBounded(`${server.url}/mail/config-v1.1.xml?emailaddress=${enc}`)).text(),
       );
-      const adBody = readFileSync(join(AUTODISCOVER_DIR, "request-outlook.xml"), "utf8").replace(
+      const adBody = readFileSync(join(FIXTURE_AUTODISCOVER_DIR, "request-outlook.xml"), "utf8").replace(
         "jane.doe@example.com",
         email,
       );

@@ -1,5 +1,5 @@
 /**
- * The documented order of resolution (README "How a domain is resolved"): published settings (SQL)
+ * The documented order of resolution (docs/settings.md "How a domain is resolved"): published settings (SQL)
  * → settings files → ISPDB folder → built-in providers, each answering exact → alias → wildcard;
  * then resolution by MX over all of them. Here through the Node entry (files on disk, SQLite, MX
  * over a DNS server on 127.0.0.1), and the composition root's own suite (test/helpers/precedence.ts)

@@ -12,9 +12,10 @@ import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { parseEmailAddress } from "../src/providers/domain.ts";
 import { MemoryStore } from "../src/providers/store.ts";
 import { renderMobileconfig } from "../src/templates/mobileconfig.ts";
+import { expectValidProfile } from "./helpers/checks/expect.ts";
 import { cmsVerify, makeChain, openssl, type TestChain } from "./helpers/pki.ts";
 import { fetchBounded, startTestServer } from "./helpers/server.ts";
-import { REPO_ROOT, tempFile, validateMobileconfig } from "./helpers/shared.ts";
+import { REPO_ROOT, tempFile } from "./helpers/shared.ts";
 
 let chain: TestChain;
 let signed: RunningServer;
@@ -62,7 +63,7 @@ describe("signed profile download", () => {
     const v = cmsVerify(body, chain.rootPath);
     expect(v.ok, v.output).toBe(true);
     expect(v.content.equals(await expectedProfile("jane.doe@example.com"))).toBe(true);
-    expect(validateMobileconfig(body).status).toBe(0);
+    expectValidProfile(body);
     // Leaf and intermediate travel with the profile; iOS shows the leaf's common name.
     const certs = openssl([
       "pkcs7",

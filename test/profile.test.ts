@@ -1,7 +1,7 @@
 /**
  * Apple profiles with CalDAV/CardDAV and every profile option (test/fixtures/profile-options.yaml):
- * golden files, Apple's schemas (validate-mobileconfig.py), the plist DTD, and the values Apple's
- * schema asks for (reference/mobileconfig.md §1, §3, §4, §7).
+ * golden files, Apple's payload schemas and the plist DTD (the in-repo checker; with ../shared also
+ * validate-mobileconfig.py and xmllint), and the values Apple's schema asks for (reference/mobileconfig.md §1, §3, §4, §7).
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -11,6 +11,8 @@ import { parseEmailAddress } from "../src/providers/domain.ts";
 import { parseProvider, type SettingsFile } from "../src/providers/model.ts";
 import { MemoryStore } from "../src/providers/store.ts";
 import { renderMobileconfig } from "../src/templates/mobileconfig.ts";
+import { expectValidProfile } from "./helpers/checks/expect.ts";
+import { describeShared } from "./helpers/external.ts";
 import { expectGolden } from "./helpers/golden.ts";
 import { REPO_ROOT, validateMobileconfig, validatePlistDtd } from "./helpers/shared.ts";
 
@@ -34,15 +36,24 @@ function payloads(xml: string): string[] {
 const value = (dict: string, key: string) =>
   new RegExp(`<key>${key}</key>\\n\\t*(<[a-z]+/>|<[a-z]+>[^<]*</[a-z]+>)`).exec(dict)?.[1];
 
-describe.each(["jane.doe@hosting.example.net", "max@pop.example.org"])("%s", (input) => {
-  it("golden, accepted by validate-mobileconfig.py and the plist DTD, without warnings", async () => {
+const OPTION_ADDRESSES = ["jane.doe@hosting.example.net", "max@pop.example.org"];
+
+describe.each(OPTION_ADDRESSES)("%s", (input) => {
+  it("golden, fits Apple's payload schemas and the plist DTD, without warnings", async () => {
     const out = await render(input);
     expectGolden(`mobileconfig/${input}.mobileconfig`, out);
+    expectValidProfile(out, { strict: true });
+    expect(await render(input)).toBe(out);
+  });
+});
+
+describeShared("validate-mobileconfig.py and the plist DTD accept every profile option", () => {
+  it.each(OPTION_ADDRESSES)("%s", async (input) => {
+    const out = await render(input);
     const apple = validateMobileconfig(out);
     expect(apple.status, apple.output).toBe(0);
     expect(apple.output).not.toMatch(/warn/);
     expect(validatePlistDtd(out).status).toBe(0);
-    expect(await render(input)).toBe(out);
   });
 });
 

@@ -15,8 +15,9 @@ import { parseEmailAddress } from "../src/providers/domain.ts";
 import { MemoryStore } from "../src/providers/store.ts";
 import { createProfileSigner, SigningConfigError } from "../src/signing/signer.ts";
 import { renderMobileconfig } from "../src/templates/mobileconfig.ts";
+import { expectValidProfile } from "./helpers/checks/expect.ts";
 import { cmsVerify, type KeyKind, makeChain, openssl, type TestChain } from "./helpers/pki.ts";
-import { REPO_ROOT, tempFile, validateMobileconfig } from "./helpers/shared.ts";
+import { REPO_ROOT, tempFile } from "./helpers/shared.ts";
 
 /** A fixed signing time inside every test chain's validity (chains start now, last 30 days). */
 const AT = new Date(Math.floor(Date.now() / 1000) * 1000 + 3600_000);
@@ -75,9 +76,7 @@ describe.each<KeyKind>(["rsa", "ec-p256", "ec-p384", "ec-p521"])("%s chain", (ki
       const v = cmsVerify(signed, chain.rootPath);
       expect(v.ok, v.output).toBe(true);
       expect(Buffer.compare(v.content, Buffer.from(content)), name).toBe(0);
-      const apple = validateMobileconfig(signed);
-      expect(apple.status, apple.output).toBe(0);
-      expect(apple.output).toContain("CMS-signed profile");
+      expectValidProfile(signed, { strict: true });
     }
   });
 
@@ -308,7 +307,7 @@ describe("Node: signing material from paths or PEM text (--sign-cert/--sign-key/
   it("nothing configured → no signer, and the start-up log says the profiles are unsigned", async () => {
     expect(await loadProfileSigner({})).toBeUndefined();
     expect(signingReport(undefined)).toEqual([
-      "Apple profiles are unsigned (no signing certificate configured; see --sign-cert in the README).",
+      "Apple profiles are unsigned (no signing certificate configured; see --sign-cert in docs/signing.md).",
     ]);
   });
 

@@ -1,6 +1,7 @@
 /**
- * The SQL store against real databases: a SQLite file (libsql, as `mailconf serve --db`) and D1
- * (workerd through Miniflare, as on Cloudflare Workers). The same cases run on both.
+ * The SQL store against real databases: a SQLite file (libsql, as `mailconf serve --db`), D1
+ * (workerd through Miniflare, as on Cloudflare Workers) and PostgreSQL (`--db postgres://…`, a
+ * server started here on 127.0.0.1, see test/helpers/postgres.ts). The same cases run on all three.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -9,6 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openPostgres } from "../src/node/postgres.ts";
 import { openSqlite } from "../src/node/sqlite.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { MemoryStore } from "../src/providers/store.ts";
@@ -16,6 +18,7 @@ import { d1Driver } from "../src/store/d1.ts";
 import { MIGRATIONS } from "../src/store/migrations.ts";
 import { applyMigrations, type SqlDriver } from "../src/store/sql.ts";
 import { SqlStore, WriteError } from "../src/store/sql-store.ts";
+import { postgresUnavailable, startPostgres, type TestPostgres } from "./helpers/postgres.ts";
 import { provider } from "./helpers/providers.ts";
 import { REPO_ROOT } from "./helpers/shared.ts";
 
@@ -48,6 +51,8 @@ async function writeError(promise: Promise<unknown>): Promise<WriteError> {
 
 interface Backend {
   name: string;
+  /** Why this backend cannot run here (the suite is skipped, saying so). */
+  skip?: string;
   /** Concurrent writes in the "none lost" case (D1 through Miniflare costs ~50 ms a call from Node). */
   concurrent: number;
   /** A fresh, migrated database. */
@@ -106,7 +111,40 @@ const d1: Backend = {
   },
 };
 
-describe.each([sqlite, d1])("SQL store on $name", (backend) => {
+let postgresServer: Promise<TestPostgres> | undefined;
+afterAll(async () => {
+  await (await postgresServer)?.stop();
+});
+
+const postgres: Backend = {
+  name: "PostgreSQL (pg)",
+  skip: postgresUnavailable,
+  concurrent: 200,
+  async open() {
+    postgresServer ??= startPostgres();
+    const url = await (await postgresServer).createDatabase(`store_${++fileCounter}`);
+    let db = await openPostgres(url);
+    expect(db.migrated).toEqual(MIGRATIONS.map((m) => m.name));
+    return {
+      driver: db,
+      async reopen() {
+        await db.close();
+        db = await openPostgres(url);
+        expect(db.migrated).toEqual([]);
+        return db;
+      },
+      close: () => db.close(),
+    };
+  },
+};
+
+for (const backend of [sqlite, d1, postgres])
+  describe.skipIf(backend.skip !== undefined)(
+    `SQL store on ${backend.name}${backend.skip ? ` (skipped: ${backend.skip})` : ""}`,
+    () => storeSuite(backend),
+  );
+
+function storeSuite(backend: Backend): void {
   let db: Awaited<ReturnType<Backend["open"]>>;
   let store: SqlStore;
   beforeAll(async () => {
@@ -270,7 +308,7 @@ describe.each([sqlite, d1])("SQL store on $name", (backend) => {
       expect((await store.resolve(name))?.provider.id).toBe("bulk.net");
     }
   });
-});
+}
 
 describe("SQLite file shared by processes", () => {
   it("two processes and this one write 3 × 100 domains at once into one file; none is lost", async () => {

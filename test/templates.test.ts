@@ -1,17 +1,19 @@
 /**
- * Every template for the four reference accounts: golden files, and the validators of
- * ../shared/tools (Thunderbird + Thunderbird for Android acceptance, the autoconfig RELAX NG
- * schema, Apple's payload schemas, the plist DTD).
+ * Every template for the four reference accounts: golden files, and the in-repo checkers
+ * (test/helpers/checks: Thunderbird + Thunderbird for Android acceptance, the autoconfig schema's
+ * structure, Apple's payload schemas and the plist DTD). Where ../shared is present, its validators
+ * (Python tools, the RELAX NG schema and the plist DTD through xmllint) check the same documents.
  */
 import { XMLParser } from "fast-xml-parser";
 import { describe, expect, it } from "vitest";
-import { accountSettings } from "../src/providers/account.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
-import { parseEmailAddress } from "../src/providers/domain.ts";
 import { MemoryStore } from "../src/providers/store.ts";
 import { renderAutoconfig } from "../src/templates/autoconfig.ts";
 import { renderAutodiscoverError, renderOutlookSettings } from "../src/templates/autodiscover.ts";
 import { renderMobileconfig } from "../src/templates/mobileconfig.ts";
+import { accountFor } from "./helpers/accounts.ts";
+import { expectAcceptedAutoconfig, expectValidProfile } from "./helpers/checks/expect.ts";
+import { describeShared } from "./helpers/external.ts";
 import { expectGolden } from "./helpers/golden.ts";
 import {
   checkAutoconfigClients,
@@ -24,13 +26,7 @@ import {
 const store = new MemoryStore(BUILTIN_PROVIDERS.map((provider) => ({ provider, source: "built-in" })));
 const ADDRESSES = ["user@gmail.com", "user@outlook.com", "user@icloud.com", "user@example.com"];
 
-async function account(input: string) {
-  const address = parseEmailAddress(input);
-  if (!address) throw new Error(input);
-  const resolution = await store.resolve(address.domain);
-  if (!resolution) throw new Error(`no provider for ${input}`);
-  return accountSettings(resolution, address);
-}
+const account = (input: string) => accountFor(store, input);
 
 const xml = new XMLParser({
   ignoreAttributes: false,
@@ -40,15 +36,11 @@ const xml = new XMLParser({
 });
 
 describe.each(ADDRESSES)("%s", (input) => {
-  it("autoconfig: golden, accepted by Thunderbird and Thunderbird for Android, valid RELAX NG", async () => {
+  it("autoconfig: golden, accepted by Thunderbird and Thunderbird for Android, fits the schema", async () => {
     const a = await account(input);
     const out = renderAutoconfig({ provider: a.provider, domain: a.domain });
     expectGolden(`autoconfig/${input}.xml`, out);
-    const clients = checkAutoconfigClients(out);
-    expect(clients.output).not.toMatch(/REJECT/i);
-    expect(clients.status, clients.output).toBe(0);
-    const rng = validateAutoconfigSchema(out);
-    expect(rng.status, rng.output).toBe(0);
+    expectAcceptedAutoconfig(out);
     expect(out.charCodeAt(0)).toBe("<".charCodeAt(0)); // no BOM
   });
 
@@ -77,13 +69,31 @@ describe.each(ADDRESSES)("%s", (input) => {
     });
   });
 
-  it("profile: golden, accepted by validate-mobileconfig.py and the plist DTD, identical twice", async () => {
+  it("profile: golden, fits Apple's payload schemas and the plist DTD, identical twice", async () => {
     const out = await renderMobileconfig(await account(input));
     expectGolden(`mobileconfig/${input}.mobileconfig`, out);
-    const apple = validateMobileconfig(out);
-    expect(apple.status, apple.output).toBe(0);
-    expect(validatePlistDtd(out).status).toBe(0);
+    expectValidProfile(out, { strict: true });
     expect(await renderMobileconfig(await account(input))).toBe(out);
+  });
+});
+
+describeShared("the validators of ../shared accept every template's output", () => {
+  describe.each(ADDRESSES)("%s", (input) => {
+    it("check-autoconfig-clients.py and the autoconfig RELAX NG schema", async () => {
+      const a = await account(input);
+      const out = renderAutoconfig({ provider: a.provider, domain: a.domain });
+      const clients = checkAutoconfigClients(out);
+      expect(clients.output).not.toMatch(/REJECT/i);
+      expect(clients.status, clients.output).toBe(0);
+      const rng = validateAutoconfigSchema(out);
+      expect(rng.status, rng.output).toBe(0);
+    });
+    it("validate-mobileconfig.py and the plist DTD", async () => {
+      const out = await renderMobileconfig(await account(input));
+      const apple = validateMobileconfig(out);
+      expect(apple.status, apple.output).toBe(0);
+      expect(validatePlistDtd(out).status).toBe(0);
+    });
   });
 });
 
@@ -134,8 +144,7 @@ describe("reference values", () => {
     const out = renderOutlookSettings(a);
     expect(wellFormed(out).status).toBe(0);
     expect(out).toContain("<LoginName>&quot;&lt;x&gt;&amp;&apos;&quot;@example.com</LoginName>");
-    const profile = await renderMobileconfig(a);
-    expect(validateMobileconfig(profile).status).toBe(0);
+    expectValidProfile(await renderMobileconfig(a));
   });
 
   it("the error 600 document has Exchange's shape (corpus response-error-600.xml)", () => {

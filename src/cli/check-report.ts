@@ -4,6 +4,7 @@
  */
 import { XMLParser } from "fast-xml-parser";
 import { accountSettings } from "../providers/account.ts";
+import type { DirectoryLookup } from "../providers/directory.ts";
 import { parseEmailAddress } from "../providers/domain.ts";
 import type { SettingsStore } from "../providers/store.ts";
 import { renderAutoconfig } from "../templates/autoconfig.ts";
@@ -40,6 +41,7 @@ function plistDict(dictXml: string): Record<string, string> {
 export async function checkAddress(
   store: SettingsStore,
   input: string,
+  directory?: DirectoryLookup,
 ): Promise<{ ok: boolean; lines: string[] }> {
   const address = parseEmailAddress(input);
   if (!address) return { ok: false, lines: [`${JSON.stringify(input)} is not a valid e-mail address.`] };
@@ -62,10 +64,19 @@ export async function checkAddress(
   const lines = [
     `${address.address}: ${provider.displayName} (provider ${provider.id})`,
     `  settings from ${resolution.source}, matched by ${how}`,
-    "",
-    "Thunderbird and other autoconfig clients (/mail/config-v1.1.xml):",
   ];
-  const ac = xml.parse(renderAutoconfig({ provider, domain: address.domain })) as Rec;
+  const person = provider.directory && directory ? await directory(provider.directory, address) : undefined;
+  if (provider.directory)
+    lines.push(
+      `  directory ${provider.directory.url}: ${person?.loginName ? `login name ${person.loginName}` : `nothing found, login name from fallbackLoginName ${provider.directory.fallbackLoginName}`}${person?.displayName ? `, display name ${person.displayName}` : ""}`,
+    );
+  const account = accountSettings(resolution, address, person);
+  // Directory providers: user names expanded as the autoconfig handler does (%LOGINNAME%).
+  const served = provider.directory
+    ? { ...provider, incoming: account.incoming, outgoing: account.outgoing }
+    : provider;
+  lines.push("", "Thunderbird and other autoconfig clients (/mail/config-v1.1.xml):");
+  const ac = xml.parse(renderAutoconfig({ provider: served, domain: address.domain })) as Rec;
   const ep = (ac.clientConfig as Rec).emailProvider as Rec;
   for (const [kind, list] of [
     ["incoming", ep.incomingServer],
@@ -80,7 +91,6 @@ export async function checkAddress(
       );
     }
   }
-  const account = accountSettings(resolution, address);
   lines.push("", "Outlook (Autodiscover POX):");
   const ad = xml.parse(renderOutlookSettings(account)) as Rec;
   const protocols = (((ad.Autodiscover as Rec).Response as Rec).Account as Rec).Protocol as Rec[];

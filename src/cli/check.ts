@@ -23,9 +23,10 @@ export function registerCheck(cmd: Command): void {
     .option("-c, --config <file>", "settings file, YAML or JSON (repeatable)", collect, [])
     .option("--ispdb <folder>", "Mozilla ISPDB folder")
     .addOption(
-      new Option("--db <path>", `SQLite file of published settings (default ${DEFAULT_DB} if it exists)`).env(
-        "MAILCONF_DB",
-      ),
+      new Option(
+        "--db <path|url>",
+        `SQLite file or postgres:// URL of published settings (default ${DEFAULT_DB} if it exists)`,
+      ).env("MAILCONF_DB"),
     )
     .option("--no-mx", "do not resolve unknown domains by their MX records")
     .option("--dns-server <ip[:port]>", "DNS server for MX lookups (repeatable)", parseDnsServerOption, [])
@@ -36,6 +37,7 @@ async function check(address: string, opts: CheckCommandOptions): Promise<void> 
   const { loadSettings } = await import("../node/settings.ts");
   const { nodeMxResolver } = await import("../node/mx-resolver.ts");
   const { checkAddress } = await import("./check-report.ts");
+  const { ldapDirectory } = await import("../node/ldap.ts");
   const loaded = await loadSettings({
     configFiles: opts.config,
     ispdb: opts.ispdb,
@@ -43,10 +45,10 @@ async function check(address: string, opts: CheckCommandOptions): Promise<void> 
     mxResolver: opts.mx ? nodeMxResolver({ servers: opts.dnsServer }) : undefined,
   });
   try {
-    const result = await checkAddress(loaded.store, address);
+    const result = await checkAddress(loaded.store, address, ldapDirectory({ log: (m) => console.error(m) }));
     for (const line of result.lines) console.log(line);
     if (!result.ok) process.exitCode = 1;
   } finally {
-    loaded.close();
+    await loaded.close();
   }
 }

@@ -3,6 +3,7 @@
  *
  *   mailconf domains list [--provider ID] [--json]
  *   mailconf domains add <domain> <provider id>    or: domains add <domain> --alias-of <domain>
+ *   mailconf domains add --provider <id> <domain>… [--from-file <file|->]   many domains, one transaction
  *   mailconf domains remove <domain>…
  *
  * A domain can be assigned to a provider of any source (published, `--config`, `--ispdb`, built-in).
@@ -13,6 +14,39 @@ import { collect, dbOption } from "./options.ts";
 import type { StoreOptions } from "./store.ts";
 
 const store = () => import("./store.ts");
+
+interface AddOptions extends StoreOptions {
+  provider?: string;
+  fromFile?: string;
+  aliasOf?: string;
+}
+
+/**
+ * The domains of a `--from-file`: one a line; blank lines and `#` comments are skipped.
+ * @param file a path, or `-` for standard input
+ */
+async function readDomainList(file: string): Promise<string[]> {
+  let text: string;
+  if (file === "-") {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    text = Buffer.concat(chunks).toString("utf8");
+  } else {
+    const { readFile } = await import("node:fs/promises");
+    const { ConfigError } = await import("../compose.ts");
+    try {
+      text = await readFile(file, "utf8");
+    } catch (e) {
+      throw new ConfigError([
+        `--from-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      ]);
+    }
+  }
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/#.*/, "").trim())
+    .filter((line) => line !== "");
+}
 
 /** Adds `domains` and its subcommands to the program. */
 export function registerDomains(cmd: Command): void {
@@ -42,29 +76,53 @@ export function registerDomains(cmd: Command): void {
 
   domains
     .command("add")
-    .description("serve a domain with a provider (any source, by id), or as an alias of another domain")
-    .argument("<domain>", "mail domain, or *.domain for every subdomain")
-    .argument("[provider]", "provider id, e.g. gmail.com")
-    .option("--alias-of <domain>", "serve it as this domain instead")
+    .description(
+      "serve domains with a provider (any source, by id), or one domain as an alias of another; one transaction",
+    )
+    .usage(
+      "<domain> <provider> | <domain> --alias-of <domain> | --provider <id> [domains...] [--from-file <file|->]",
+    )
+    .argument("[args...]", "<domain> <provider id>, or the domains of --provider / the domain of --alias-of")
+    .option("--provider <id>", "serve every domain given (arguments and --from-file) with this provider")
+    .option("--from-file <file>", "with --provider: more domains, one a line (# comments); - reads stdin")
+    .option("--alias-of <domain>", "serve the one domain given as this domain instead")
     .addOption(dbOption())
     .option("-c, --config <file>", "settings file whose providers may be named (repeatable)", collect, [])
     .option("--ispdb <folder>", "ISPDB folder whose providers may be named")
-    .action(
-      async (domain: string, provider: string | undefined, opts: StoreOptions & { aliasOf?: string }) => {
-        if ((provider === undefined) === (opts.aliasOf === undefined)) {
-          console.error("mailconf: give either a provider id or --alias-of <domain>");
-          process.exitCode = 2;
-          return;
-        }
+    .action(async (args: string[], opts: AddOptions) => {
+      const usage = (message: string) => {
+        console.error(`mailconf domains add: ${message}`);
+        process.exitCode = 2;
+      };
+      if (opts.provider !== undefined || opts.fromFile !== undefined) {
+        if (opts.provider === undefined) return usage("--from-file needs --provider <id>");
+        if (opts.aliasOf !== undefined) return usage("give either --provider or --alias-of");
+        const list = [...args, ...(opts.fromFile !== undefined ? await readDomainList(opts.fromFile) : [])];
+        if (list.length === 0) return usage("no domains: name them or give --from-file <file|->");
         const { withStore } = await store();
+        const provider = opts.provider;
         await withStore(opts, async (store) => {
-          const target = provider !== undefined ? { provider } : { aliasOf: opts.aliasOf as string };
-          const { created, entry } = await store.putDomain(domain, target);
-          const what = entry.provider ? `provider ${entry.provider}` : `alias of ${entry.aliasOf}`;
-          console.log(`${created ? "added" : "updated"} ${entry.domain}: ${what}`);
+          const r = await store.putDomains(list, provider);
+          console.log(
+            `provider ${provider}: ${r.created.length} added, ${r.updated.length} updated, ${r.unchanged.length} already in its own domains`,
+          );
         });
-      },
-    );
+        return;
+      }
+      const [domain, provider, ...extra] = args;
+      const expected = opts.aliasOf === undefined ? 2 : 1;
+      if (domain === undefined || args.length !== expected || extra.length > 0)
+        return usage(
+          "give <domain> <provider id>, <domain> --alias-of <domain>, or --provider <id> <domain>…",
+        );
+      const { withStore } = await store();
+      await withStore(opts, async (store) => {
+        const target = provider !== undefined ? { provider } : { aliasOf: opts.aliasOf as string };
+        const { created, entry } = await store.putDomain(domain, target);
+        const what = entry.provider ? `provider ${entry.provider}` : `alias of ${entry.aliasOf}`;
+        console.log(`${created ? "added" : "updated"} ${entry.domain}: ${what}`);
+      });
+    });
 
   domains
     .command("remove")

@@ -4,10 +4,10 @@
  *
  *   mailconf serve [--port 8080] [--host 127.0.0.1] [--config FILE]… [--ispdb DIR] [--public-url URL]
  *                  [--sign-cert PEM --sign-key PEM [--sign-chain PEM]]
- *                  [--db ./mailconf.db] [--admin-token-file FILE] [--no-mx] [--dns-server IP[:PORT]]…
+ *                  [--db ./mailconf.db|postgres://…] [--admin-token-file FILE] [--no-mx] [--dns-server IP[:PORT]]…
  *                  [--pid-file FILE] …   (`mailconf serve --help`)
  *   mailconf reload --pid-file FILE   (SIGHUP to that server: reload its settings files)
- *   mailconf check <address> [--config FILE]… [--ispdb DIR] [--db FILE] [--no-mx]
+ *   mailconf check <address> [--config FILE]… [--ispdb DIR] [--db FILE|URL] [--no-mx]
  *   mailconf validate <settings file>…
  *   mailconf dns <domain> [--public-url URL] [--config FILE]… [--ispdb DIR] [--ttl S] [--check [--dns-server IP[:PORT]]… [--timeout MS]]
  *   mailconf providers|domains|import-ispdb|hash-token …   (publishing, src/cli/store.ts)

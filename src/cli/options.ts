@@ -8,9 +8,11 @@ import { parseDnsServer } from "../node/dns-check.ts";
 /** Default SQLite file of `mailconf serve` and the publishing commands. */
 export const DEFAULT_DB = "./mailconf.db";
 
-/** `--db <path>` (env MAILCONF_DB, default {@link DEFAULT_DB}). */
+/** `--db <path|url>`: a SQLite file or a postgres:// URL (env MAILCONF_DB, default {@link DEFAULT_DB}). */
 export const dbOption = () =>
-  new Option("--db <path>", "SQLite file of published settings").env("MAILCONF_DB").default(DEFAULT_DB);
+  new Option("--db <path|url>", "SQLite file or postgres:// URL of published settings")
+    .env("MAILCONF_DB")
+    .default(DEFAULT_DB);
 
 /** Repeatable option values, in the order given. */
 export const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -61,7 +61,10 @@ export function registerServe(cmd: Command): void {
       ),
     )
     .addOption(
-      new Option("--db <path>", "SQLite file of published settings (created if missing)")
+      new Option(
+        "--db <path|url>",
+        "SQLite file (created if missing) or postgres:// URL of published settings",
+      )
         .env("MAILCONF_DB")
         .default(DEFAULT_DB),
     )

@@ -2,7 +2,7 @@
  * The SQL store as the publishing commands (providers, domains, import-ispdb) open it: the same
  * store as the admin API. Each write is one transaction: a failed write changes nothing, and a
  * running server sees a write at once. Refused writes print `field.path: rule` lines and set exit
- * code 1. Node-only (SQLite through src/node/sqlite.ts), imported when a command runs.
+ * code 1. Node-only (SQLite or PostgreSQL through src/node/database.ts), imported when a command runs.
  */
 import { loadSettings } from "../node/settings.ts";
 import { formatPath } from "../providers/model.ts";
@@ -26,7 +26,7 @@ export async function withStore<T>(opts: StoreOptions, fn: (store: SqlStore) => 
     process.exitCode = 1;
     return undefined as T;
   } finally {
-    loaded.close();
+    await loaded.close();
   }
 }
 

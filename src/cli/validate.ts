@@ -18,7 +18,7 @@ async function validate(files: string[]): Promise<void> {
     try {
       const settings = await loadSettingsFile(file);
       // Alias targets must be served: by this file or a built-in provider.
-      (await loadSettings({ configFiles: [file] })).close();
+      await (await loadSettings({ configFiles: [file] })).close();
       console.log(`${file}: ok, ${settings.providers.length} provider(s)`);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;

@@ -206,6 +206,14 @@ export function adminRoutes(app: Hono, deps: AppDeps): void {
     }
     const parsed = parseProvider(data);
     if (!parsed.ok) problems.push(...parsed.errors);
+    else if (parsed.value.directory)
+      // It names a password file, an environment variable and a server as seen from this machine:
+      // through the API, a token would let its holder send a file's first line to any LDAP server.
+      problems.push({
+        path: ["directory"],
+        message:
+          "a directory can only be configured in a settings file, not through the admin API (docs/ldap.md)",
+      });
     if (!parsed.ok || problems.length > 0) return errors(c, 400, problems);
     try {
       const { created } = await store().putProviders([parsed.value]);

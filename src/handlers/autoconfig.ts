@@ -6,22 +6,25 @@
  * The domain comes from `emailaddress` (optional; Thunderbird for Android sends none), else from
  * the Host name (`autoconfig.<domain>` or `<domain>`). Known domain: 200 clientConfig XML.
  * Unknown domain: 404 plain text (a 200 HTML page would be taken as a broken config).
+ * A provider with a `directory`: user names are expanded for the address (`%LOGINNAME%` from the
+ * directory, else its fallback), since clients know no `%LOGINNAME%`.
  */
 import type { Context, Hono } from "hono";
-import { normalizeDomain, parseEmailAddress } from "../providers/domain.ts";
+import { type EmailAddress, normalizeDomain, parseEmailAddress } from "../providers/domain.ts";
 import { renderAutoconfig } from "../templates/autoconfig.ts";
-import { type AppDeps, domainFromHost, getOnly, plain, resolveDomain } from "./context.ts";
+import { type AppDeps, accountFor, domainFromHost, getOnly, plain, resolveDomain } from "./context.ts";
 
 /** Registers the autoconfig routes on `app`. */
 export function autoconfigRoutes(app: Hono, deps: AppDeps): void {
   const handle = async (c: Context, pathDomain?: string) => {
     const emailParam = c.req.query("emailaddress");
     let domain: string | undefined;
+    let address: EmailAddress | undefined;
     if (pathDomain !== undefined) {
       domain = normalizeDomain(pathDomain);
       if (!domain) return plain(c, 400, "The path must end with a mail domain, e.g. /v1.1/example.com.");
     } else if (emailParam) {
-      const address = parseEmailAddress(emailParam);
+      address = parseEmailAddress(emailParam);
       if (!address) return plain(c, 400, "emailaddress is not a valid e-mail address.");
       domain = address.domain;
     } else {
@@ -30,7 +33,13 @@ export function autoconfigRoutes(app: Hono, deps: AppDeps): void {
     }
     const resolution = await resolveDomain(deps, domain, c);
     if (!resolution) return plain(c, 404, `No settings for ${domain}.`);
-    const xml = renderAutoconfig({ provider: resolution.provider, domain });
+    let provider = resolution.provider;
+    if (provider.directory) {
+      // User names from the directory (%LOGINNAME%), expanded here: clients know no such placeholder.
+      const account = await accountFor(deps, resolution, address);
+      provider = { ...provider, incoming: account.incoming, outgoing: account.outgoing };
+    }
+    const xml = renderAutoconfig({ provider, domain });
     return c.body(xml, 200, {
       "Content-Type": "application/xml; charset=utf-8",
       "Cache-Control": "public, max-age=3600",

@@ -18,7 +18,6 @@
  * address filled in (no account enumeration). Never 401, never a 5xx, never request text in a namespace.
  */
 import type { Context, Hono } from "hono";
-import { accountSettings } from "../providers/account.ts";
 import { parseEmailAddress } from "../providers/domain.ts";
 import type { Resolution } from "../providers/store.ts";
 import {
@@ -34,7 +33,7 @@ import {
   parseAutodiscoverRequest,
 } from "./autodiscover-request.ts";
 import { readBodyCapped } from "./body.ts";
-import { type AppDeps, maskAddress } from "./context.ts";
+import { type AppDeps, accountFor, maskAddress } from "./context.ts";
 import { noteDomain } from "./operations.ts";
 
 const XML_HEADERS = { "Content-Type": "text/xml; charset=utf-8", "Cache-Control": "private, no-store" };
@@ -87,7 +86,7 @@ export async function answerAutodiscover(
     deps.log?.(`autodiscover: unknown domain for ${maskAddress(address)}`);
     return error(mobilesync ? 601 : 500, mobilesync);
   }
-  const account = accountSettings(resolution, address);
+  const account = await accountFor(deps, resolution, address);
   const redirect =
     resolution.via === "alias" && resolution.aliasOf && resolution.aliasOf !== address.domain
       ? `${address.localPart}@${resolution.aliasOf}`

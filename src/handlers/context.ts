@@ -3,6 +3,8 @@
  * Handlers read requests and shape responses; settings knowledge stays in providers/.
  */
 import type { Context, Handler, Hono } from "hono";
+import { type AccountSettings, accountSettings } from "../providers/account.ts";
+import type { DirectoryLookup } from "../providers/directory.ts";
 import type { EmailAddress } from "../providers/domain.ts";
 import { normalizeDomain } from "../providers/domain.ts";
 import type { Resolution, SettingsStore } from "../providers/store.ts";
@@ -28,6 +30,11 @@ export interface AppDeps {
   admin?: { store: SqlStore; tokenHashes: readonly Uint8Array[] };
   /** Client address, rate limits, access log and metrics, readiness (see operations.ts). */
   ops?: Operations;
+  /**
+   * Looks addresses up in a provider's `directory` (Node: src/node/ldap.ts, cached). Absent (Workers)
+   * → providers with a directory answer as without one (`fallbackLoginName`, the address).
+   */
+  directory?: DirectoryLookup;
 }
 
 /**
@@ -81,6 +88,21 @@ export async function resolveDomain(
   }
   noteDomain(c, domain, resolution !== undefined);
   return resolution;
+}
+
+/**
+ * The account settings for an address, with the provider's directory asked when it has one
+ * (bounded in time, cached; never throws). Providers without a directory: {@link accountSettings}
+ * at once, no lookup.
+ */
+export async function accountFor(
+  deps: AppDeps,
+  resolution: Resolution,
+  address?: EmailAddress,
+): Promise<AccountSettings> {
+  const directory = resolution.provider.directory;
+  if (!directory || !address || !deps.directory) return accountSettings(resolution, address);
+  return accountSettings(resolution, address, await deps.directory(directory, address));
 }
 
 /** Masks an address for logs: `j***@example.com`. */

@@ -5,7 +5,6 @@
  * Missing or malformed `email` → 400, unknown domain → 404: a small page naming the parameter.
  */
 import type { Context, Hono } from "hono";
-import { accountSettings } from "../providers/account.ts";
 import { parseEmailAddress } from "../providers/domain.ts";
 import { renderMobileconfig } from "../templates/mobileconfig.ts";
 import {
@@ -13,7 +12,7 @@ import {
   profileProblemText,
   renderProfileProblemPage,
 } from "../templates/profile-page.ts";
-import { type AppDeps, getOnly, resolveDomain } from "./context.ts";
+import { type AppDeps, accountFor, getOnly, resolveDomain } from "./context.ts";
 import { pageSecurityHeaders } from "./page-headers.ts";
 
 /** `jane.doe@example.com` → `jane.doe-at-example.com.mobileconfig` (ASCII letters, digits, `.-_` only). */
@@ -50,7 +49,7 @@ export function mobileconfigRoutes(app: Hono, deps: AppDeps): void {
     if (!address) return problem(c, 400, { kind: "malformed", value: email });
     const resolution = await resolveDomain(deps, address.domain, c);
     if (!resolution) return problem(c, 404, { kind: "unknown-domain", domain: address.domain });
-    const xml = await renderMobileconfig(accountSettings(resolution, address));
+    const xml = await renderMobileconfig(await accountFor(deps, resolution, address));
     const bytes = new TextEncoder().encode(xml);
     let body: Uint8Array = bytes;
     if (deps.signProfile) {

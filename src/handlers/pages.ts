@@ -12,12 +12,11 @@
  * allowed by its SHA-256 hash (pageSecurityHeaders, src/handlers/page-headers.ts).
  */
 import type { Context, Hono } from "hono";
-import { accountSettings } from "../providers/account.ts";
 import { parseEmailAddress } from "../providers/domain.ts";
 import { type GuidePageInput, renderGuidePage } from "../templates/guide.ts";
 import { FAVICON_SVG } from "../templates/html.ts";
 import { renderSettingsJson, settingsGuide, settingsOpenApiSchema } from "../templates/settings-json.ts";
-import { type AppDeps, getOnly, resolveDomain } from "./context.ts";
+import { type AppDeps, accountFor, getOnly, resolveDomain } from "./context.ts";
 import { pageSecurityHeaders } from "./page-headers.ts";
 
 export { contentSecurityPolicy, pageSecurityHeaders } from "./page-headers.ts";
@@ -49,7 +48,7 @@ async function lookup(deps: AppDeps, email: string, c: Context): Promise<Lookup>
         "Check the address for typos. If it is right, your e-mail provider or IT department can tell you the server settings.",
     };
   }
-  return { ok: true, guide: settingsGuide(accountSettings(resolution, address), deps.publicUrl) };
+  return { ok: true, guide: settingsGuide(await accountFor(deps, resolution, address), deps.publicUrl) };
 }
 
 function jsonError(c: Context, status: 400 | 404, error: string): Response {

@@ -4,7 +4,7 @@
  *
  * Comparison rules, per owner name and type:
  * - CNAME: the target must match (case-insensitive). A name with A/AAAA records instead of a
- *   CNAME is accepted when its addresses equal those of the target (README: "CNAME or A/AAAA").
+ *   CNAME is accepted when its addresses equal those of the target (docs/dns.md: "CNAME or A/AAAA").
  * - SRV: priority, port and target must match; weight is not compared (RFC 2782: it only
  *   spreads load among records of equal priority).
  * - TXT, A, AAAA: the values must match; a PACC digest record (`v=UAAC1; …`) matches when any TXT

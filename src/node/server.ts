@@ -22,6 +22,7 @@ import {
 } from "../compose.ts";
 import type { ProfileSigner } from "../handlers/context.ts";
 import type { Operations } from "../handlers/operations.ts";
+import type { DirectoryLookup } from "../providers/directory.ts";
 import { type ProfileSigner as CmsSigner, SigningConfigError } from "../signing/signer.ts";
 import type { SqlDriver } from "../store/sql.ts";
 import { clientAddressOf, DEFAULT_MAX_PIPELINED, guardConnections } from "./connections.ts";
@@ -104,6 +105,8 @@ export interface ServeOptions extends SettingsSources {
    * every line. `mailconf serve` uses {@link WARNINGS_PER_MINUTE}.
    */
   warningsPerMinute?: number;
+  /** Directory lookups of providers with a `directory` (default: LDAP through ldapts, cached; src/node/ldap.ts). */
+  directory?: DirectoryLookup;
 }
 
 /** Warnings of one kind per minute that `mailconf serve` writes (unknown domains, DNS failures …). */
@@ -231,6 +234,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     tokenHashes,
     log,
     ops,
+    directory: options.directory ?? (await import("./ldap.ts")).ldapDirectory({ log: options.log }),
   });
   loaded.report.push(report);
   loaded.report.push(
@@ -273,7 +277,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       s.once("error", reject);
     });
   } catch (e) {
-    loaded.close();
+    await loaded.close();
     throw e;
   }
   let metricsServer: Server | undefined;
@@ -283,7 +287,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ({ server: metricsServer, url: metricsUrl } = await serveMetrics(metrics, options.metrics));
     } catch (e) {
       server.close();
-      loaded.close();
+      await loaded.close();
       throw e;
     }
     loaded.report.push(`metrics: ${metricsUrl}`);
@@ -325,8 +329,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           metricsServer?.close();
           metricsServer?.closeAllConnections();
           accessLog?.flush();
-          loaded.close();
-          resolve();
+          loaded.close().then(resolve, resolve);
         });
         server.closeIdleConnections();
       });
@@ -407,7 +410,7 @@ export async function loadProfileSigner(
 export function signingReport(signer: CmsSigner | undefined): string[] {
   if (!signer)
     return [
-      "Apple profiles are unsigned (no signing certificate configured; see --sign-cert in the README).",
+      "Apple profiles are unsigned (no signing certificate configured; see --sign-cert in docs/signing.md).",
     ];
   const c = signer.certificate;
   return [

@@ -1,6 +1,6 @@
 /**
  * Node-only: the settings sources of `mailconf serve`, `check`, `dns`, `validate` and the publishing
- * commands, read from disk (settings files, an ISPDB folder, the SQLite file) and handed to the
+ * commands, read from disk (settings files, an ISPDB folder, the SQLite file or PostgreSQL) and handed to the
  * composition root (composeStore in src/compose.ts), which layers them.
  */
 
@@ -15,8 +15,8 @@ import { BUILTIN_PROVIDERS } from "../providers/builtin.ts";
 import { formatPath } from "../providers/model.ts";
 import type { MxResolver, MxStoreOptions } from "../providers/mx.ts";
 import { LayeredStore, type SettingsStore } from "../providers/store.ts";
-import { loadIspdb, readSettingsFile } from "./config-files.ts";
-import { openSqlite, type SqliteDatabase } from "./sqlite.ts";
+import type { loadIspdb } from "./config-files.ts";
+import { type Database, openDatabase } from "./database.ts";
 
 /** What `mailconf serve` and `mailconf check` read settings from. */
 export interface SettingsSources {
@@ -26,7 +26,10 @@ export interface SettingsSources {
   ispdb?: string;
   /** Serve the built-in providers (default true). */
   builtin?: boolean;
-  /** SQLite file of published settings (created and migrated if needed); none → no SQL store. */
+  /**
+   * Database of published settings: a `postgres://` URL, else a SQLite file path (created and
+   * migrated if needed); none → no SQL store.
+   */
   db?: string;
   /** Resolution by MX (see src/providers/mx.ts); none → unknown domains are not looked up in DNS. */
   mxResolver?: MxResolver;
@@ -39,7 +42,7 @@ export interface SettingsSources {
 /** The composed store (store, layers, sql, report) plus the open database and the files' publicUrl. */
 export interface LoadedSettings extends ComposedStore {
   /** The open database, when `db` was given. */
-  database?: SqliteDatabase;
+  database?: Database;
   /** `publicUrl` from the first settings file that sets one. */
   publicUrl?: string;
   /**
@@ -50,7 +53,7 @@ export interface LoadedSettings extends ComposedStore {
    */
   reload(): Promise<string[]>;
   /** Closes the database, if one was opened. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -63,12 +66,12 @@ export interface LoadedSettings extends ComposedStore {
  */
 export async function loadSettings(sources: SettingsSources): Promise<LoadedSettings> {
   const { files, ispdb, aliasChecks } = await readFileSources(sources);
-  let database: SqliteDatabase | undefined;
+  let database: Database | undefined;
   if (sources.db) {
     try {
-      database = await openSqlite(sources.db);
+      database = await openDatabase(sources.db, { log: sources.log });
     } catch (e) {
-      throw new ConfigError([`--db ${sources.db}: ${(e as Error).message}`]);
+      throw new ConfigError([`--db: ${(e as Error).message}`]);
     }
   }
   const builtin = sources.builtin === false ? undefined : BUILTIN_PROVIDERS;
@@ -82,11 +85,11 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
   });
   if (database) {
     const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
-    composed.report.unshift(`database: ${database.path}${migrated}`);
+    composed.report.unshift(`database: ${database.name}${migrated}`);
   }
   const problems = await aliasProblems(composed.layers, aliasChecks);
   if (problems.length > 0) {
-    database?.close();
+    await database?.close();
     throw new ConfigError(problems);
   }
   const db = database;
@@ -103,7 +106,7 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
       composed.files.swap(read.store);
       return read.report;
     },
-    close: () => db?.close(),
+    close: async () => await db?.close(),
   };
 }
 
@@ -120,6 +123,7 @@ async function readFileSources(sources: SettingsSources): Promise<{
   const aliasChecks: AliasCheck[] = [];
   for (const file of sources.configFiles ?? []) {
     try {
+      const { readSettingsFile } = await import("./config-files.ts");
       const { settings, lineOf } = await readSettingsFile(file);
       for (const [alias, target] of Object.entries(settings.aliases)) {
         aliasChecks.push({ file, alias, target, line: lineOf(["aliases", alias]) });
@@ -131,7 +135,10 @@ async function readFileSources(sources: SettingsSources): Promise<{
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  const ispdb = sources.ispdb ? { source: sources.ispdb, ...(await loadIspdb(sources.ispdb)) } : undefined;
+  // The YAML and ISPDB modules load only when their source is given (CLI start-up time).
+  const ispdb = sources.ispdb
+    ? { source: sources.ispdb, ...(await (await import("./config-files.ts")).loadIspdb(sources.ispdb)) }
+    : undefined;
   return { files, ispdb, aliasChecks };
 }
 

@@ -1,9 +1,17 @@
 /**
  * Account settings: a provider's servers with the placeholders expanded for one address.
- * Placeholders (reference/autoconfig.md §1.3): `%EMAILADDRESS%`, `%EMAILLOCALPART%`, `%EMAILDOMAIN%`.
+ * Placeholders (reference/autoconfig.md §1.3): `%EMAILADDRESS%`, `%EMAILLOCALPART%`, `%EMAILDOMAIN%`;
+ * and `%LOGINNAME%` in user names of a provider with a `directory` (./directory.ts, docs/ldap.md).
  */
+import type { DirectoryPerson } from "./directory.ts";
 import type { EmailAddress } from "./domain.ts";
-import type { DavServer, IncomingServer, OutgoingServer, Provider } from "./model.ts";
+import {
+  type DavServer,
+  type IncomingServer,
+  LOGINNAME,
+  type OutgoingServer,
+  type Provider,
+} from "./model.ts";
 import type { Resolution } from "./store.ts";
 
 /** What a template needs to know about the request: the mail domain, and the address if the client sent one. */
@@ -22,6 +30,11 @@ export interface AccountSettings {
   outgoing: OutgoingServer[];
   caldav?: DavServer;
   carddav?: DavServer;
+  /**
+   * The person's name, for providers with a `directory` only: the directory's display name, else
+   * the address (else undefined). Autodiscover `User/DisplayName`, the profile's `EmailAccountName`.
+   */
+  displayName?: string;
 }
 
 /**
@@ -79,15 +92,44 @@ export function needsAddress(template: string): boolean {
 }
 
 /**
+ * A user-name template of a provider with a directory: `%LOGINNAME%` becomes the directory's login
+ * name (inserted as is, never expanded further), or without one the directory's
+ * `fallbackLoginName`; then the other placeholders are expanded.
+ */
+function expandUsername(
+  template: string,
+  lookup: AccountLookup,
+  fallback: string,
+  loginName: string | undefined,
+): string {
+  if (!template.includes(LOGINNAME)) return expandPlaceholders(template, lookup);
+  if (loginName === undefined) return expandPlaceholders(template.replaceAll(LOGINNAME, fallback), lookup);
+  return template
+    .split(LOGINNAME)
+    .map((part) => expandPlaceholders(part, lookup))
+    .join(loginName);
+}
+
+/**
  * Expands a resolved provider for one account: host names always (the domain is known),
  * user names and CalDAV/CardDAV principal URLs when the address is known. Pure; never throws.
+ * @param person what the provider's directory knows about the address (see ./directory.ts);
+ *   absent → `%LOGINNAME%` takes the directory's `fallbackLoginName`
  */
-export function accountSettings(resolution: Resolution, address?: EmailAddress): AccountSettings {
+export function accountSettings(
+  resolution: Resolution,
+  address?: EmailAddress,
+  person?: DirectoryPerson,
+): AccountSettings {
   const lookup: AccountLookup = { domain: resolution.domain, address };
+  const directory = resolution.provider.directory;
+  const username = directory
+    ? (t: string) => expandUsername(t, lookup, directory.fallbackLoginName, person?.loginName)
+    : (t: string) => expandPlaceholders(t, lookup);
   const server = <S extends { hostname: string; username: string }>(s: S): S => ({
     ...s,
     hostname: expandPlaceholders(s.hostname, lookup),
-    username: expandPlaceholders(s.username, lookup),
+    username: username(s.username),
   });
   const dav = (s: DavServer): DavServer => ({
     ...server(s),
@@ -103,5 +145,6 @@ export function accountSettings(resolution: Resolution, address?: EmailAddress):
     outgoing: provider.outgoing.map(server),
     caldav: provider.caldav && dav(provider.caldav),
     carddav: provider.carddav && dav(provider.carddav),
+    ...(directory ? { displayName: person?.displayName ?? address?.address } : {}),
   };
 }

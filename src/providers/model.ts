@@ -83,12 +83,101 @@ const usernameTemplate = z
       `unknown placeholder ${unknownPlaceholders(String(i.input)).join(", ")}: use %EMAILADDRESS%, %EMAILLOCALPART% or %EMAILDOMAIN%`,
   });
 
-/** `%WORD%` tokens that are not one of the three clientConfig placeholders (reference/autoconfig.md §1.3). */
+/**
+ * `%WORD%` tokens that are not one of the three clientConfig placeholders (reference/autoconfig.md
+ * §1.3) or `%LOGINNAME%` (the login name from the provider's `directory`, checked per provider).
+ */
 function unknownPlaceholders(text: string): string[] {
   return [...text.matchAll(/%[A-Za-z_]+%/g)]
     .map((m) => m[0])
-    .filter((p) => !["%EMAILADDRESS%", "%EMAILLOCALPART%", "%EMAILDOMAIN%"].includes(p));
+    .filter((p) => !["%EMAILADDRESS%", "%EMAILLOCALPART%", "%EMAILDOMAIN%", LOGINNAME].includes(p));
 }
+
+/** The user-name placeholder filled from the provider's directory (Node only; docs/ldap.md). */
+export const LOGINNAME = "%LOGINNAME%";
+
+/** An LDAP attribute description (RFC 4512 §2.5: a descriptor or an OID). */
+const ldapAttribute = z.string().regex(/^([A-Za-z][A-Za-z0-9-]{0,63}|\d+(\.\d+)+)$/, {
+  error: (i) => `expected an LDAP attribute name such as uid or displayName, got ${describe(i.input)}`,
+});
+
+/** Parentheses balance outside `\` escapes, and the filter is one parenthesised item. */
+function balancedFilter(filter: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < filter.length; i++) {
+    const ch = filter[i];
+    if (ch === "\\") i += 2;
+    else if (ch === "(") depth++;
+    else if (ch === ")" && --depth < 0) return false;
+    if (depth === 0 && i < filter.length - 1) return false;
+  }
+  return depth === 0;
+}
+
+/**
+ * An LDAP directory that gives each address its login name and display name (docs/ldap.md).
+ * Looked up on Node only (ldapts); the Worker build refuses a settings file that has one.
+ * Shape: `{ url, bindDn?, passwordFile? | passwordEnv?, base, filter, loginNameAttribute,
+ * displayNameAttribute?, fallbackLoginName, timeoutMs, cacheSeconds }`.
+ */
+export const DirectorySchema = z
+  .strictObject({
+    /** `ldap://host[:port]` or `ldaps://host[:port]` (RFC 4516, scheme, host and port only). */
+    url: z.string().regex(/^ldaps?:\/\/[^/?#\s]+\/?$/i, {
+      error: (i) => `expected ldap://host[:port] or ldaps://host[:port], got ${describe(i.input)}`,
+    }),
+    /** DN to bind as; absent: an anonymous search. */
+    bindDn: z.string().min(1).max(1024).optional(),
+    /** File holding the bind password (trailing newline removed); read when a lookup needs it. */
+    passwordFile: z.string().min(1).max(4096).optional(),
+    /** Environment variable holding the bind password. */
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+        error: (i) => `expected an environment variable name, got ${describe(i.input)}`,
+      })
+      .optional(),
+    /** Search base DN, e.g. `ou=people,dc=example,dc=org` (subtree search). */
+    base: z.string().min(1).max(1024),
+    /**
+     * RFC 4515 filter with `%EMAILADDRESS%`/`%EMAILLOCALPART%`/`%EMAILDOMAIN%`; each is replaced by
+     * its value escaped per RFC 4515 §3 (`*` `(` `)` `\` NUL as `\2a` `\28` `\29` `\5c` `\00`).
+     */
+    filter: z
+      .string()
+      .max(1024)
+      .default("(mail=%EMAILADDRESS%)")
+      .refine((f) => /%(EMAILADDRESS|EMAILLOCALPART)%/.test(f), {
+        error: "the filter must contain %EMAILADDRESS% or %EMAILLOCALPART%",
+      })
+      .refine(balancedFilter, {
+        error: (i) =>
+          `expected one parenthesised LDAP filter such as (mail=%EMAILADDRESS%), got ${describe(i.input)}`,
+      }),
+    /** Attribute whose value is `%LOGINNAME%`, e.g. `uid` or `sAMAccountName`. */
+    loginNameAttribute: ldapAttribute.default("uid"),
+    /** Attribute with the person's name (Autodiscover `DisplayName`, the profile's `EmailAccountName`). */
+    displayNameAttribute: ldapAttribute.optional(),
+    /**
+     * What `%LOGINNAME%` becomes when the directory gives nothing (unknown mailbox, timeout, no
+     * address in the request): the answer the template gives without a directory.
+     */
+    fallbackLoginName: usernameTemplate
+      .default("%EMAILADDRESS%")
+      .refine((v) => !v.includes(LOGINNAME), { error: "the fallback cannot itself use %LOGINNAME%" }),
+    /** A lookup gives up after this many milliseconds (connect, bind and search together). */
+    timeoutMs: z.number().int().min(50).max(10_000).default(1000),
+    /** Answers (found or not) are kept this many seconds; failures 30 s at most. */
+    cacheSeconds: z.number().int().min(0).max(86_400).default(300),
+  })
+  .refine((d) => !(d.passwordFile && d.passwordEnv), {
+    error: "give passwordFile or passwordEnv, not both",
+    path: ["passwordEnv"],
+  })
+  .refine((d) => !d.bindDn || d.passwordFile || d.passwordEnv, {
+    error: "bindDn needs passwordFile or passwordEnv",
+    path: ["bindDn"],
+  });
 
 /** One method or a list of them, in order of preference; each entry is checked (and named) on its own. */
 const authenticationList = z.preprocess(
@@ -236,76 +325,98 @@ export const OAuth2Schema = z.strictObject({
  * Shape: `{ id, displayName, displayShortName?, domains[], incoming[], outgoing[], … }`.
  * Source: reference/autoconfig.md §1.2 (`emailProvider`), DESIGN.md "The settings model".
  */
-export const ProviderSchema = z.strictObject({
-  id: z.string({ error: (i) => `expected a provider id, got ${describe(i.input)}` }).regex(PROVIDER_ID_RE, {
-    error: (i) =>
-      `expected lower-case letters, digits, dots and dashes, such as example.com, got ${describe(i.input)}`,
-  }),
-  /** ≤ 60 characters (draft-ietf-mailmaint-autoconfig); Thunderbird shows it. */
-  displayName: z.string().trim().min(1).max(60),
-  /** Short label (the draft asks for ≤ 20 characters; ISPDB files exceed it); KMail and FairEmail show it. */
-  displayShortName: z.string().trim().min(1).max(60).optional(),
-  /** Mail domains served; `*.example.com` serves every subdomain. */
-  domains: z
-    .array(domainName({ wildcard: true }))
-    .min(1, { error: "expected at least one domain" })
-    .transform(unique),
-  /** MX host names (or `*.suffix`) of customer domains this provider hosts (resolution by MX). */
-  mxHosts: z
-    .array(domainName({ wildcard: true }))
-    .default([])
-    .transform(unique),
-  /** Incoming servers in order of preference; IMAP first is recommended. */
-  incoming: z.array(IncomingServerSchema).min(1, { error: "expected at least one incoming server" }),
-  /** Outgoing (SMTP) servers in order of preference. */
-  outgoing: z.array(OutgoingServerSchema).min(1, { error: "expected at least one outgoing server" }),
-  documentation: z.array(DocumentationSchema).default([]),
-  /** Notes for people reading the settings guide, e.g. "Use an app password when two-step sign-in is on". */
-  notes: z.array(z.string().max(1000)).default([]),
-  caldav: DavServerSchema.optional(),
-  carddav: DavServerSchema.optional(),
-  /** Exchange ActiveSync URL; when set, Autodiscover mobilesync requests get settings instead of error 601. */
-  activeSync: z.strictObject({ url: z.url({ protocol: /^https$/ }) }).optional(),
-  oauth2: OAuth2Schema.optional(),
-  /**
-   * JMAP (RFC 8620): the session resource URL, e.g. `https://jmap.example.com/.well-known/jmap`.
-   * Served in PACC `protocols.jmap.url` (draft-ietf-mailmaint-pacc-04; docs/pacc.md).
-   */
-  jmap: z
-    .strictObject({
-      url: z
-        .url({
-          protocol: /^https$/,
-          error: (i) =>
-            `expected an https URL such as https://jmap.example.com/.well-known/jmap, got ${describe(i.input)}`,
-        })
-        .refine((u) => !/[?#]/.test(u) && !/^https:\/\/[^/]*@/.test(u), {
-          error: "expected an https URL without user name, query or fragment",
-        }),
-    })
-    .optional(),
-  /**
-   * OAuth for open public clients (draft-ietf-mailmaint-oauth-public): the issuer identifier of an
-   * authorization server that lets any mail client register itself, e.g. `https://auth.example.com/`.
-   * Only then do PACC clients get `authentication.oauth-public` (docs/pacc.md). An https URL with
-   * no query or fragment (RFC 8414 §2).
-   */
-  oauthPublic: z
-    .strictObject({
-      issuer: z
-        .url({
-          protocol: /^https$/,
-          error: (i) => `expected an https URL such as https://auth.example.com/, got ${describe(i.input)}`,
-        })
-        .refine((u) => !/[?#]/.test(u), {
-          error: "expected an issuer URL without query or fragment (RFC 8414 §2)",
-        }),
-    })
-    .optional(),
-  /** Autodiscover `TTL` in hours (MS-OXDSCLI §2.2.4.1.1.2.2.1); default 1. */
-  ttlHours: z.number().int().min(0).max(8760).default(1),
-  profile: ProfileOptionsSchema.default({}),
-});
+export const ProviderSchema = z
+  .strictObject({
+    id: z.string({ error: (i) => `expected a provider id, got ${describe(i.input)}` }).regex(PROVIDER_ID_RE, {
+      error: (i) =>
+        `expected lower-case letters, digits, dots and dashes, such as example.com, got ${describe(i.input)}`,
+    }),
+    /** ≤ 60 characters (draft-ietf-mailmaint-autoconfig); Thunderbird shows it. */
+    displayName: z.string().trim().min(1).max(60),
+    /** Short label (the draft asks for ≤ 20 characters; ISPDB files exceed it); KMail and FairEmail show it. */
+    displayShortName: z.string().trim().min(1).max(60).optional(),
+    /** Mail domains served; `*.example.com` serves every subdomain. */
+    domains: z
+      .array(domainName({ wildcard: true }))
+      .min(1, { error: "expected at least one domain" })
+      .transform(unique),
+    /** MX host names (or `*.suffix`) of customer domains this provider hosts (resolution by MX). */
+    mxHosts: z
+      .array(domainName({ wildcard: true }))
+      .default([])
+      .transform(unique),
+    /** Incoming servers in order of preference; IMAP first is recommended. */
+    incoming: z.array(IncomingServerSchema).min(1, { error: "expected at least one incoming server" }),
+    /** Outgoing (SMTP) servers in order of preference. */
+    outgoing: z.array(OutgoingServerSchema).min(1, { error: "expected at least one outgoing server" }),
+    documentation: z.array(DocumentationSchema).default([]),
+    /** Notes for people reading the settings guide, e.g. "Use an app password when two-step sign-in is on". */
+    notes: z.array(z.string().max(1000)).default([]),
+    caldav: DavServerSchema.optional(),
+    carddav: DavServerSchema.optional(),
+    /** Exchange ActiveSync URL; when set, Autodiscover mobilesync requests get settings instead of error 601. */
+    activeSync: z.strictObject({ url: z.url({ protocol: /^https$/ }) }).optional(),
+    oauth2: OAuth2Schema.optional(),
+    /**
+     * JMAP (RFC 8620): the session resource URL, e.g. `https://jmap.example.com/.well-known/jmap`.
+     * Served in PACC `protocols.jmap.url` (draft-ietf-mailmaint-pacc-04; docs/pacc.md).
+     */
+    jmap: z
+      .strictObject({
+        url: z
+          .url({
+            protocol: /^https$/,
+            error: (i) =>
+              `expected an https URL such as https://jmap.example.com/.well-known/jmap, got ${describe(i.input)}`,
+          })
+          .refine((u) => !/[?#]/.test(u) && !/^https:\/\/[^/]*@/.test(u), {
+            error: "expected an https URL without user name, query or fragment",
+          }),
+      })
+      .optional(),
+    /**
+     * OAuth for open public clients (draft-ietf-mailmaint-oauth-public): the issuer identifier of an
+     * authorization server that lets any mail client register itself, e.g. `https://auth.example.com/`.
+     * Only then do PACC clients get `authentication.oauth-public` (docs/pacc.md). An https URL with
+     * no query or fragment (RFC 8414 §2).
+     */
+    oauthPublic: z
+      .strictObject({
+        issuer: z
+          .url({
+            protocol: /^https$/,
+            error: (i) => `expected an https URL such as https://auth.example.com/, got ${describe(i.input)}`,
+          })
+          .refine((u) => !/[?#]/.test(u), {
+            error: "expected an issuer URL without query or fragment (RFC 8414 §2)",
+          }),
+      })
+      .optional(),
+    /** Autodiscover `TTL` in hours (MS-OXDSCLI §2.2.4.1.1.2.2.1); default 1. */
+    ttlHours: z.number().int().min(0).max(8760).default(1),
+    profile: ProfileOptionsSchema.default({}),
+    /** Login names (`%LOGINNAME%`) and display names from an LDAP directory (Node only; docs/ldap.md). */
+    directory: DirectorySchema.optional(),
+  })
+  .superRefine((provider, ctx) => {
+    if (provider.directory) return;
+    const servers: [string, number, { username: string }][] = [
+      ...provider.incoming.map((s, i) => ["incoming", i, s] as [string, number, { username: string }]),
+      ...provider.outgoing.map((s, i) => ["outgoing", i, s] as [string, number, { username: string }]),
+    ];
+    for (const kind of ["caldav", "carddav"] as const) {
+      const dav = provider[kind];
+      if (dav?.username.includes(LOGINNAME))
+        ctx.addIssue({ code: "custom", path: [kind, "username"], message: "%LOGINNAME% needs a directory" });
+    }
+    for (const [kind, i, s] of servers)
+      if (s.username.includes(LOGINNAME))
+        ctx.addIssue({
+          code: "custom",
+          path: [kind, i, "username"],
+          message: "%LOGINNAME% needs a directory: add directory: { url, base, filter, … } to the provider",
+        });
+  });
 
 /**
  * A settings file (YAML or JSON):
@@ -386,6 +497,7 @@ export type OutgoingServer = z.output<typeof OutgoingServerSchema>;
 export type Server = IncomingServer | OutgoingServer;
 export type DavServer = z.output<typeof DavServerSchema>;
 export type Provider = z.output<typeof ProviderSchema>;
+export type Directory = z.output<typeof DirectorySchema>;
 /** A provider as written in a settings file or an API body, before defaults are applied. */
 export type ProviderInput = z.input<typeof ProviderSchema>;
 export type SettingsFile = z.output<typeof SettingsFileSchema>;

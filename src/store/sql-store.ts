@@ -1,6 +1,6 @@
 /**
  * The SQL store of published settings (admin API, `mailconf providers|domains|import-ispdb`):
- * SQLite on Node, D1 on Workers, through the {@link SqlDriver} interface; schema in migrations/.
+ * SQLite or PostgreSQL on Node, D1 on Workers, through the {@link SqlDriver} interface; schema in migrations/.
  *
  * Reading: {@link SqlStore.resolve} answers a domain with one query, in the order
  * exact → alias → wildcard (longest suffix first), like the other stores. A domain may be assigned
@@ -610,6 +610,77 @@ export class SqlStore implements SettingsStore {
       ]);
     }
     return { created: !previous, entry: toEntry(after?.rows[0] as unknown as DomainRow) };
+  }
+
+  /**
+   * Publishes many domains, all served by one provider (any source, by id), in one transaction:
+   * either every domain is assigned or, on any refusal, none is. A domain already listed in this
+   * provider's own `domains` is left as it is (counted unchanged).
+   * @param domains mail domains or `*.domain` wildcards, in any case; repeats are written once
+   * @returns the normalised domains created, updated (assigned before, to any provider) and unchanged
+   * @throws WriteError `invalid` naming every bad domain (`domains[i]`) or the unknown provider, or
+   *   `conflict` naming the domains listed in another provider's own `domains`
+   */
+  async putDomains(
+    domains: readonly string[],
+    provider: string,
+  ): Promise<{ created: string[]; updated: string[]; unchanged: string[] }> {
+    const errors: FieldError[] = [];
+    const names = new Set<string>();
+    domains.forEach((domain, i) => {
+      const name = normalizeDomain(domain, { wildcard: true });
+      if (name) names.add(name);
+      else
+        errors.push({
+          path: ["domains", i],
+          message: `expected a domain name (or *.domain), got ${JSON.stringify(domain)}`,
+        });
+    });
+    if (!(await this.findProvider(provider)))
+      errors.push({
+        path: ["provider"],
+        message: `no provider ${provider} (published, in a settings file, the ISPDB folder or built in)`,
+      });
+    if (names.size === 0 && errors.length === 0)
+      errors.push({ path: ["domains"], message: "expected at least one domain" });
+    if (errors.length > 0) throw new WriteError("invalid", errors);
+    const list = [...names];
+    // One JSON parameter for the whole list (json_each): SQLite and D1 alike, whatever its length.
+    const inList = "domain IN (SELECT value FROM json_each(?))";
+    const json = JSON.stringify(list);
+    const now = this.#now().toISOString();
+    const listedElsewhere = `origin <> 'assigned' AND provider_id <> ? AND ${inList}`;
+    let results: { rows: Record<string, unknown>[] }[];
+    try {
+      results = await this.#db.batch([
+        { sql: `SELECT domain, origin, provider_id FROM domains WHERE ${inList}`, params: [json] },
+        ...list.map((d) => this.#assignStatement(d, { provider }, now)),
+        guard(`EXISTS (SELECT 1 FROM domains WHERE ${listedElsewhere})`, [provider, json]),
+      ]);
+    } catch (e) {
+      if (!(e instanceof SqlConstraintError)) throw e;
+      const { rows } = await this.#db.execute({
+        sql: `SELECT domain, provider_id FROM domains WHERE ${listedElsewhere} ORDER BY domain`,
+        params: [provider, json],
+      });
+      if (rows.length === 0) throw e;
+      throw new WriteError(
+        "conflict",
+        rows.map((r) => ({
+          path: ["domains", list.indexOf(String(r.domain))],
+          message: `${r.domain} is listed in provider ${r.provider_id}'s domains; change that provider instead`,
+        })),
+      );
+    }
+    const before = new Map((results[0]?.rows ?? []).map((r) => [String(r.domain), r]));
+    const out = { created: [] as string[], updated: [] as string[], unchanged: [] as string[] };
+    for (const d of list) {
+      const row = before.get(d);
+      if (!row) out.created.push(d);
+      else if (row.origin === "assigned") out.updated.push(d);
+      else out.unchanged.push(d);
+    }
+    return out;
   }
 
   /**

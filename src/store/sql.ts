@@ -1,8 +1,10 @@
 /**
  * The small SQL interface the published-settings store needs, and schema migrations.
  *
- * Two drivers implement it: SQLite through @libsql/client on Node (src/node/sqlite.ts, Node-only) and
- * Cloudflare D1 (./d1.ts). Both speak SQLite's dialect, so one schema (migrations/*.sql) serves both.
+ * Three drivers implement it: SQLite through @libsql/client on Node (src/node/sqlite.ts, Node-only),
+ * Cloudflare D1 (./d1.ts), and PostgreSQL through pg (src/node/postgres.ts, Node-only). Statements and
+ * the schema (migrations/*.sql) are written once in SQLite's dialect; the PostgreSQL driver rewrites
+ * them with ./dialect.ts, whose table lists every difference.
  * Statements use `?` placeholders; D1 allows at most 100 bound parameters per statement, so
  * callers keep under {@link MAX_SQL_PARAMS}.
  *
@@ -24,7 +26,7 @@ export interface SqlResult {
   changes: number;
 }
 
-/** The driver interface (implemented in src/node/sqlite.ts for libsql and ./d1.ts for D1). */
+/** The driver interface (src/node/sqlite.ts for libsql, ./d1.ts for D1, src/node/postgres.ts for PostgreSQL). */
 export interface SqlDriver {
   /** Runs one statement. */
   execute(statement: SqlStatement): Promise<SqlResult>;

@@ -92,14 +92,14 @@ function davProtocol(kind: "CalDAV" | "CardDAV", server: DavServer, account: Acc
  * AutoDiscoverSMTPAddress), one `Account`, one `Protocol` per incoming then outgoing server in the
  * provider's order of preference, then `CalDAV`/`CardDAV` Protocols when the provider configures them.
  * @param account settings expanded for the requested address (`account.address` must be set)
- * @param displayName `User/DisplayName`; defaults to the address (we know no person's name, and a
- *   provider name would become the sender name)
+ * @param displayName `User/DisplayName`; defaults to the directory's display name
+ *   (`account.displayName`), else the address (a provider name would become the sender name)
  */
 export function renderOutlookSettings(account: AccountSettings, displayName?: string): string {
   const address = account.address?.address ?? "";
   const lines = head(OUTLOOK_RESPONSE_NS);
   lines.push("    <User>");
-  lines.push(element("DisplayName", displayName ?? address, "      "));
+  lines.push(element("DisplayName", displayName ?? account.displayName ?? address, "      "));
   lines.push(element("AutoDiscoverSMTPAddress", address, "      "));
   lines.push("    </User>");
   lines.push(

@@ -102,6 +102,8 @@ export async function renderMobileconfig(account: AccountSettings): Promise<stri
       : provider.displayName,
     EmailAccountType: incoming.type === "imap" ? "EmailTypeIMAP" : "EmailTypePOP",
     EmailAddress: address,
+    // The person's name, from the provider's directory (or the address): providers with a directory only.
+    EmailAccountName: account.displayName,
     IncomingMailServerHostName: incoming.hostname,
     IncomingMailServerPortNumber: incoming.port,
     IncomingMailServerUseSSL: incoming.socketType !== "plain",

@@ -15,7 +15,7 @@ function mobilesyncResponse(account: AccountSettings, action: string[]): string 
     `  <Response xmlns="${MOBILESYNC_RESPONSE_NS}">`,
     element("Culture", "en:us", "    "),
     "    <User>",
-    element("DisplayName", address, "      "),
+    element("DisplayName", account.displayName ?? address, "      "),
     element("EMailAddress", address, "      "),
     "    </User>",
     "    <Action>",

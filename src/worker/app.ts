@@ -11,7 +11,7 @@
  * schema in migrations/) comes first, and with `MAILCONF_ADMIN_TOKENS` the admin API publishes to
  * it; resolution by MX (DNS-over-HTTPS) wraps them all, as on Node.
  *
- * Bindings (see README "Cloudflare Workers"):
+ * Bindings (see docs/workers.md):
  * - `MAILCONF_PUBLIC_URL` (`[vars]`): the absolute http(s) URL clients reach the Worker at; used for
  *   every absolute URL in answers. Unset → the first bundled settings file's `publicUrl`.
  * - `MAILCONF_SIGN_CERT`, `MAILCONF_SIGN_KEY`, `MAILCONF_SIGN_CHAIN` (secrets, PEM text; the same

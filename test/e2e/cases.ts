@@ -4,27 +4,28 @@
  * (test/workers/e2e.test.ts, where every answer must also equal the Node server's byte for byte)
  * and against `wrangler dev` (test/worker-dev.test.ts).
  *
- * Inputs are real files: the Autodiscover corpus of ../shared/corpus/autodiscover (every request
+ * Inputs are real files: the Autodiscover fixtures of test/fixtures/autodiscover (every request
  * fixture there must be classified below) and the golden answers of test/golden. They reach
  * workerd, which has no file system, through vitest's provide/inject (test/e2e/files.ts).
  * Web APIs only.
  */
 import { expect } from "vitest";
+import { outlookRequest } from "../helpers/outlook-request.ts";
 import { E2E_ADMIN_TOKEN, E2E_PUBLIC_URL, type E2EAnswer, type E2ERequest, text } from "./http.ts";
 
 /** Files the cases need: name → bytes. */
 export interface E2EFiles {
-  /** ../shared/corpus/autodiscover/* */
+  /** test/fixtures/autodiscover/* */
   autodiscover: Record<string, Uint8Array>;
   /** test/golden/** (e.g. `autoconfig/user@gmail.com.xml`) */
   golden: Record<string, Uint8Array>;
 }
 
-/** Checks only Node can run (the validators of ../shared/tools are Python and xmllint). */
+/** Checks only Node runs (test/helpers/checks; with ../shared also its Python validators). */
 export interface E2EValidators {
-  /** ../shared/tools/check-autoconfig-clients.py must accept the clientConfig. */
+  /** Thunderbird desktop and Thunderbird for Android must accept the clientConfig. */
   autoconfig?(xml: string): void;
-  /** ../shared/tools/validate-mobileconfig.py must accept the profile. */
+  /** Apple's payload schemas and the plist DTD must accept the profile. */
   mobileconfig?(profile: Uint8Array): void;
   /** `openssl cms -verify` to the test root must accept the signed profile and give back `content`. */
   signedProfile?(signed: Uint8Array, content: Uint8Array): void;
@@ -87,19 +88,7 @@ const PROFILE_TYPE = "application/x-apple-aspen-config";
 /** The four reference accounts of test/golden (built-in providers). */
 export const GOLDEN_ADDRESSES = ["user@gmail.com", "user@outlook.com", "user@icloud.com", "user@example.com"];
 
-/** An Outlook POX request for `address` (the shape of request-outlook.xml). */
-export function outlookRequest(address: string): string {
-  return [
-    '<?xml version="1.0" encoding="utf-8"?>',
-    '<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">',
-    "  <Request>",
-    `    <EMailAddress>${address}</EMailAddress>`,
-    "    <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>",
-    "  </Request>",
-    "</Autodiscover>",
-    "",
-  ].join("\n");
-}
+export { outlookRequest };
 
 /** Replays a raw HTTP request file (request line, headers, no body) such as request-get-no-body.txt. */
 export function parseRawRequest(raw: Uint8Array): E2ERequest {
@@ -138,7 +127,7 @@ function expectJaneSettings(answer: E2EAnswer): void {
   expect(body).toContain("<LoginName>jane.doe@example.com</LoginName>");
 }
 
-/** How a corpus fixture must be answered; error documents carry the volatile `Time`. */
+/** How a request fixture must be answered; error documents carry the volatile `Time`. */
 interface CorpusExpectation {
   volatile?: Volatile;
   check(answer: E2EAnswer): void;
@@ -163,23 +152,29 @@ const autodiscoverError = (
 });
 
 /**
- * What each request fixture of ../shared/corpus/autodiscover must get (its README, section
- * "Expected server behaviour", and the decisions of reference/autodiscover.md §7).
- * A fixture missing here fails the suite, so a new corpus file forces a decision.
+ * What each request fixture of test/fixtures/autodiscover must get (its README.md; the answers of
+ * docs/clients.md, "Autodiscover: clients and answers"). A fixture missing here fails the suite, so a new
+ * fixture forces a decision.
  */
 const CORPUS_EXPECTATIONS: Record<string, CorpusExpectation> = {
   "request-outlook.xml": settingsForJane(),
   "request-outlook-utf8-bom.xml": settingsForJane(),
   "request-outlook-utf16le-bom.xml": settingsForJane(),
+  "request-outlook-utf16be-bom.xml": settingsForJane(),
+  "request-outlook-utf16le-no-bom.xml": settingsForJane(),
+  "request-utf16-declared-utf8-bytes.xml": settingsForJane(),
+  "request-prefixed.xml": settingsForJane(),
   "request-https-namespace-typo.xml": settingsForJane((a) =>
     expect(text(a)).not.toContain("https://schemas.microsoft.com"),
   ),
   "request-legacydn-and-email.xml": settingsForJane(),
+  "request-legacydn-only.xml": autodiscoverError(600),
   "request-no-namespace.xml": settingsForJane(),
   "request-mobilesync.xml": autodiscoverError(601, { mobilesync: true }),
   "request-unknown-schema.xml": autodiscoverError(601),
   "request-two-requests.xml": autodiscoverError(600),
   "request-empty.xml": autodiscoverError(600),
+  "request-not-xml.xml": autodiscoverError(600),
   "request-get-no-body.txt": autodiscoverError(600),
   "request-xml-injection.xml": autodiscoverError(600, {
     extra: (a) => expect(text(a)).not.toContain("<Server>evil.example</Server>"),
@@ -189,7 +184,7 @@ const CORPUS_EXPECTATIONS: Record<string, CorpusExpectation> = {
   "attack-billion-laughs.xml": autodiscoverError(600, { extra: (a) => expect(text(a)).not.toContain("lol") }),
 };
 
-/** Request fixtures of the corpus (responses and JSON are answers, not requests). */
+/** Request fixtures (responses and JSON are answers, not requests). */
 export function isRequestFixture(name: string): boolean {
   return /^(request|attack)-/.test(name);
 }
@@ -343,7 +338,7 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
 
   // --- Outlook Autodiscover POX (reference/autodiscover.md §0, §7)
   const outlook = files.autodiscover["request-outlook.xml"];
-  if (!outlook) throw new Error("corpus fixture request-outlook.xml is missing");
+  if (!outlook) throw new Error("fixture request-outlook.xml is missing");
   for (const path of [AUTODISCOVER, "/Autodiscover/Autodiscover.xml", "/AutoDiscover/AutoDiscover.xml"]) {
     cases.push({
       id: `autodiscover-path-${path}`,
@@ -360,14 +355,13 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
     const expectation = CORPUS_EXPECTATIONS[name];
     const request = name.endsWith(".txt") ? parseRawRequest(bytes) : post(AUTODISCOVER, bytes);
     cases.push({
-      id: `autodiscover-corpus-${name}`,
+      id: `autodiscover-fixture-${name}`,
       group: "autodiscover",
-      title: `corpus ${name}`,
+      title: `fixture ${name}`,
       requests: [request],
       volatile: expectation?.volatile,
       check([a]) {
-        if (!expectation)
-          throw new Error(`corpus fixture ${name} has no expected behaviour in test/e2e/cases.ts`);
+        if (!expectation) throw new Error(`fixture ${name} has no expected behaviour in test/e2e/cases.ts`);
         expectation.check(a as E2EAnswer);
       },
     });
@@ -434,9 +428,9 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
   }
 
   // --- Autodiscover v2 JSON (reference/autodiscover.md §3.7): the Url comes from the public URL.
-  const corpusJson = (name: string) => {
+  const fixtureJson = (name: string) => {
     const bytes = files.autodiscover[name];
-    if (!bytes) throw new Error(`corpus fixture ${name} is missing`);
+    if (!bytes) throw new Error(`fixture ${name} is missing`);
     return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, string>;
   };
   const v2Type = "application/json; charset=utf-8";
@@ -454,7 +448,7 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
       check(answers) {
         // The shape of v2-autodiscoverv1.json, with this server's public URL.
         const expected = JSON.stringify({
-          ...corpusJson("v2-autodiscoverv1.json"),
+          ...fixtureJson("v2-autodiscoverv1.json"),
           Url: `${E2E_PUBLIC_URL}/autodiscover/autodiscover.xml`,
         });
         for (const a of answers) {
@@ -478,7 +472,7 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
       check([activeSync, ews, noEmail, unknown]) {
         expect(activeSync?.status).toBe(400);
         expect(JSON.parse(text(activeSync as E2EAnswer))).toEqual(
-          corpusJson("v2-error-invalid-protocol.json"),
+          fixtureJson("v2-error-invalid-protocol.json"),
         );
         expect(ews?.status).toBe(400);
         expect(JSON.parse(text(ews as E2EAnswer))).toMatchObject({ ErrorCode: "InvalidProtocol" });
@@ -630,7 +624,7 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
     }
   }
 
-  // --- Pages and JSON for people and integrations (README "Settings guide", "DNS records"):
+  // --- Pages and JSON for people and integrations (docs/clients.md "Settings guide", docs/dns.md):
   // absolute links come from the configured public URL, the same on both runtimes.
   const html = "text/html; charset=utf-8";
   cases.push(
@@ -738,7 +732,8 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
   cases.push({
     id: "admin-api-lifecycle",
     group: "admin",
-    title: "publish a provider and a domain, serve them, refuse bad writes, unpublish (README 'Admin API')",
+    title:
+      "publish a provider and a domain, serve them, refuse bad writes, unpublish (docs/publishing.md 'Admin API')",
     volatile: "admin-updated-at",
     requests: [
       get("/api/v1/providers"),

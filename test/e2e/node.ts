@@ -11,7 +11,7 @@ import { BUNDLED_SETTINGS } from "../../src/generated/bundled-settings.ts";
 import { loadProfileSigner, type RunningServer } from "../../src/node/server.ts";
 import { makeChain, type TestChain } from "../helpers/pki.ts";
 import { startTestServer } from "../helpers/server.ts";
-import { AUTODISCOVER_DIR, REPO_ROOT } from "../helpers/shared.ts";
+import { FIXTURE_AUTODISCOVER_DIR, REPO_ROOT } from "../helpers/shared.ts";
 import type { E2EFiles } from "./cases.ts";
 import type { E2ESigning } from "./files.ts";
 import {
@@ -33,9 +33,12 @@ function readTree(dir: string, root = dir): Record<string, Uint8Array> {
   return out;
 }
 
-/** The Autodiscover corpus and the golden files. */
+/** The in-repo Autodiscover fixtures and the golden files. */
 export function readE2EFiles(): E2EFiles {
-  return { autodiscover: readTree(AUTODISCOVER_DIR), golden: readTree(join(REPO_ROOT, "test/golden")) };
+  return {
+    autodiscover: readTree(FIXTURE_AUTODISCOVER_DIR),
+    golden: readTree(join(REPO_ROOT, "test/golden")),
+  };
 }
 
 /**

@@ -1,17 +1,24 @@
 /**
- * Paths to ../shared (reference corpus, schemas, validators), found relative to the repository
- * root, and wrappers that run the shared validators on a document.
+ * Paths to the external layer in ../shared (Mozilla's ISPDB corpus, Autodiscover fixtures, schemas,
+ * Python validators) and wrappers that run its validators on a document; only tests inside
+ * `describeShared` (test/helpers/external.ts) use them. Also the repository root, the in-repo
+ * fixtures and temporary files, which every test may use.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { REPO_ROOT, SHARED } from "./external-status.ts";
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const SHARED = resolve(REPO_ROOT, "../shared");
+export { REPO_ROOT, SHARED };
+/** ../shared/corpus/ispdb: Mozilla's ISPDB files (MPL 2.0: read there, never copied here). */
 export const ISPDB_DIR = join(SHARED, "corpus/ispdb");
+/** ../shared/corpus/autodiscover: the reference Autodiscover fixtures. */
 export const AUTODISCOVER_DIR = join(SHARED, "corpus/autodiscover");
+/** test/fixtures/ispdb: ISPDB-style provider files the project wrote, one feature of the real files each. */
+export const FIXTURE_ISPDB_DIR = join(REPO_ROOT, "test/fixtures/ispdb");
+/** test/fixtures/autodiscover: Autodiscover requests of every client shape, and reference answers. */
+export const FIXTURE_AUTODISCOVER_DIR = join(REPO_ROOT, "test/fixtures/autodiscover");
 
 const scratch = mkdtempSync(join(tmpdir(), "mailconf-test-"));
 let counter = 0;
