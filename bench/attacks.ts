@@ -27,6 +27,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Options, Result } from "autocannon";
+import { ensureBuilt } from "./startup.ts";
 
 /** Normal-request p99 under attack, at most this many times the idle p99 (`--check`). */
 export const MAX_RATIO = 2;
@@ -50,6 +51,7 @@ export interface AttackTools {
 
 /** Starts `mailconf serve` on a free port with rate limits off; resolves with its URL. */
 async function startMailconf(): Promise<{ child: ChildProcess; url: string }> {
+  ensureBuilt(); // bin/mailconf.js runs dist/: a fresh clone (CI runs the bench first) has none yet
   const dir = mkdtempSync(join(tmpdir(), "mailconf-bench-"));
   const bin = resolve(import.meta.dirname, "../bin/mailconf.js");
   const follow = resolve(import.meta.dirname, "follow-parent.mjs");
