@@ -125,11 +125,14 @@ export function fileLayers(sources: Pick<StoreSources, "files" | "ispdb" | "buil
 } {
   const report: string[] = [];
   const read: SettingsStore[] = [];
+  // A file's assigned domains may name a provider of any file layer (looked up once all exist).
+  const findProvider = (id: string) => store.findProvider(id);
   for (const { source, settings } of sources.files ?? []) {
     read.push(
       new MemoryStore(
         settings.providers.map((provider) => ({ provider, source })),
         settings.aliases,
+        { assigned: settings.assignedDomains ?? {}, findProvider },
       ),
     );
     report.push(`settings: ${source}: ${settings.providers.length} provider(s)`);
@@ -144,7 +147,8 @@ export function fileLayers(sources: Pick<StoreSources, "files" | "ispdb" | "buil
     read.push(new MemoryStore(sources.builtin.map((provider) => ({ provider, source: "built-in" }))));
     report.push(`built-in: ${sources.builtin.length} provider(s)`);
   }
-  return { store: new LayeredStore(read), report };
+  const store = new LayeredStore(read);
+  return { store, report };
 }
 
 /**

@@ -411,7 +411,16 @@ describe("OpenAPI document", () => {
     expect(paths["/api/v1/settings"]?.get).toMatchObject({ operationId: "getSettings", security: [] });
     // The Provider schema is the settings model's: required fields and the port rule.
     const provider = doc.components.schemas.Provider;
-    expect(provider.required).toEqual(["id", "displayName", "domains", "incoming", "outgoing"]);
+    expect(provider.required).toEqual(["id", "displayName", "incoming", "outgoing"]);
+    // What the list operations answer for a bad limit (400), and the plain-text 404 when the API is off.
+    for (const path of ["/api/v1/providers", "/api/v1/domains"]) {
+      const op = paths[path]?.get as { responses: Record<string, { content?: object }> } | undefined;
+      const responses = op?.responses ?? {};
+      expect(Object.keys(responses)).toContain("400");
+      expect(Object.keys(responses["404"]?.content ?? {})).toEqual(["application/json", "text/plain"]);
+    }
+    const del = paths["/api/v1/domains/{domain}"]?.delete as { parameters: { name: string }[] };
+    expect(del.parameters.map((p) => p.name)).toEqual(["cascade"]);
     expect(provider.properties.incoming.items.properties.port).toEqual({
       type: "integer",
       minimum: 1,

@@ -290,7 +290,7 @@ describe("any v2 query", () => {
               );
             else
               expect([
-                "Email: expected an e-mail address such as jane@example.com",
+                `${pathForm ? "the address after /v1.0/" : "Email"}: expected an e-mail address such as jane@example.com`,
                 "No settings are published for this domain.",
               ]).toContain(json.ErrorMessage);
           }

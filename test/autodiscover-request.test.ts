@@ -253,12 +253,28 @@ describe("templates", () => {
   it("v2 addresses come from Email= or the single segment after /v1.0/, percent-decoded once", () => {
     expect(v2Email(new URL("http://h/autodiscover/autodiscover.json?EMAIL=a%40b.c"))).toEqual({
       email: "a@b.c",
+      from: "Email",
     });
     expect(v2Email(new URL("http://h/AutoDiscover/AutoDiscover.JSON/v1.0/a%2540b.c"))).toEqual({
       email: "a%40b.c",
+      from: "the address after /v1.0/",
     });
     expect(v2Email(new URL("http://h/autodiscover/autodiscover.json/v1.0/a/b"))).toEqual({
       email: undefined,
+      from: "the address after /v1.0/",
+    });
+    // A segment that is not an address does not override a valid Email= (issue 11).
+    expect(
+      v2Email(new URL("http://h/autodiscover/autodiscover.json/v1.0/me?Email=jane%40example.com")),
+    ).toEqual({
+      email: "jane@example.com",
+      from: "Email",
+    });
+    expect(
+      v2Email(new URL("http://h/autodiscover/autodiscover.json/v1.0/c%40d.e?Email=jane%40example.com")),
+    ).toEqual({
+      email: "c@d.e",
+      from: "the address after /v1.0/",
     });
     expect(v2Email(new URL("http://h/autodiscover/autodiscover.jsonx"))).toBeUndefined();
   });

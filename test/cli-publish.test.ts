@@ -6,39 +6,17 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { program } from "../src/cli/main.ts";
 import { tokenHashLine } from "../src/handlers/admin-auth.ts";
-import { ConfigError, loadIspdb, parseSettingsText } from "../src/node/config-files.ts";
+import { loadIspdb, parseSettingsText } from "../src/node/config-files.ts";
 import { loadSettings } from "../src/node/server.ts";
+import { cli } from "./helpers/cli.ts";
 import { describeShared } from "./helpers/external.ts";
 import { FIXTURE_ISPDB_DIR, ISPDB_DIR, REPO_ROOT } from "./helpers/shared.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mailconf-cli-"));
 const EXAMPLE = join(REPO_ROOT, "examples/settings.yaml");
-
-/** Runs `mailconf <args>` in-process; returns stdout, stderr and the exit code it set. */
-async function cli(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
-  const error = vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
-  let code = 0;
-  try {
-    await program().parseAsync(["node", "mailconf", ...args]);
-    code = Number(process.exitCode ?? 0);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    err.push(...e.problems);
-    code = 2;
-  } finally {
-    process.exitCode = undefined;
-    log.mockRestore();
-    error.mockRestore();
-  }
-  return { out: out.join("\n"), err: err.join("\n"), code };
-}
 
 afterEach(() => {
   process.exitCode = undefined;
@@ -121,17 +99,19 @@ describe("mailconf providers / domains", () => {
     loaded.close();
   });
 
-  it("removes a provider with its own domains", async () => {
+  it("removes a provider with its own domains; aliases pointing at them are refused unless --cascade", async () => {
     await cli("domains", "remove", "old-corp.org", "--db", db);
-    expect((await cli("providers", "remove", "example.org", "--db", db)).out).toBe("removed example.org");
-    const listed = JSON.parse((await cli("domains", "list", "--json", "--db", db)).out) as {
-      domain: string;
-    }[];
-    // The alias from the settings file stays (it is an assigned entry) but has nothing to point at.
-    expect(listed.map((d) => d.domain)).toEqual(["example-old.org"]);
-    const loaded = await loadSettings({ db, builtin: false });
-    expect(await loaded.store.resolve("example-old.org")).toBeUndefined();
-    loaded.close();
+    const refused = await cli("providers", "remove", "example.org", "--db", db);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toBe(
+      "id: domains still point at example.org: example-old.org (alias of example.org); delete or reassign them first, or delete with cascade (?cascade=true, mailconf providers remove --cascade) to delete them too",
+    );
+    expect(JSON.parse((await cli("domains", "list", "--json", "--db", db)).out)).toHaveLength(3);
+    expect((await cli("providers", "remove", "example.org", "--cascade", "--db", db)).out).toBe(
+      "removed example.org",
+    );
+    // The alias went with it: nothing is left dangling.
+    expect(JSON.parse((await cli("domains", "list", "--json", "--db", db)).out)).toEqual([]);
   });
 });
 
@@ -260,7 +240,7 @@ describe("mailconf import-ispdb", () => {
     expect(first.out).toContain("imported 7 provider(s)");
     expect(first.out).toContain("7 created, 0 replaced, 0 file(s) skipped");
     // bigmail.example.at is claimed by two files: the first published keeps it, and that is reported.
-    expect(first.err).toContain("ispdb:minimal.example.xml: bigmail.example.at kept with bigmail.example");
+    expect(first.err).toContain("minimal.example.xml:5: bigmail.example.at: it stays with bigmail.example");
     const second = await cli("import-ispdb", FIXTURE_ISPDB_DIR, "--db", db);
     expect(second.out).toContain("0 created, 7 replaced");
     const loaded = await loadSettings({ db, builtin: false });

@@ -82,7 +82,7 @@ function roundTrip(
   dir: string,
   files: string[],
   expectLoad: (folder: Awaited<ReturnType<typeof loadIspdb>>) => void,
-) {
+): () => RunningServer {
   let server: RunningServer;
   beforeAll(async () => {
     server = await startTestServer({ ispdb: dir, builtin: false });
@@ -111,29 +111,56 @@ function roundTrip(
     if (owner !== file) return;
     expect(served.servers).toEqual(expected);
   });
+  return () => server;
 }
 
 describe("ISPDB-style fixtures (test/fixtures/ispdb)", () => {
   const files = xmlFiles(FIXTURE_ISPDB_DIR);
   roundTrip(FIXTURE_ISPDB_DIR, files, (folder) => {
     expect(files).toHaveLength(7);
-    // Exchange-family servers are reported, not silently dropped.
-    expect(folder.warnings).toEqual(
-      ["exchange", "ews", "owa", "graph"].map((type) => ({
-        file: "exchange.example.xml",
-        message: `incomingServer type="${type}" skipped (not IMAP or POP3)`,
-      })),
-    );
+    // Exchange-family servers are kept (exchangeServers), so nothing is skipped with a warning.
+    expect(folder.warnings.filter((w) => w.file === "exchange.example.xml")).toEqual([]);
   });
 });
 
 describeShared("Mozilla's ISPDB (../shared/corpus/ispdb)", () => {
   const files = SHARED_AVAILABLE ? xmlFiles(ISPDB_DIR) : [];
-  roundTrip(ISPDB_DIR, files, (folder) => {
+  const running = roundTrip(ISPDB_DIR, files, (folder) => {
     expect(files.length).toBeGreaterThanOrEqual(133);
-    // office365.com has ews, owa, graph and exchange servers.
-    expect(folder.warnings.filter((w) => w.file === "office365.com.xml").map((w) => w.message)).toHaveLength(
-      4,
+    // Exchange-family servers are kept (office365.com has ews, owa, graph, exchange): no warning.
+    expect(folder.warnings.filter((w) => w.file === "office365.com.xml")).toEqual([]);
+  });
+
+  it("serves office365.com's Exchange-family servers with their URLs, after IMAP and POP3", async () => {
+    const res = await fetchBounded(`${running().url}/v1.1/office365.com`);
+    expect(res.status).toBe(200);
+    const ep = ((parser.parse(await res.text()) as Rec).clientConfig as Rec).emailProvider as Rec[];
+    const incoming = ((ep[0] as Rec).incomingServer as Rec[]).map((s) => ({
+      type: s["@type"],
+      where: s.url ?? `${s.hostname}:${s.port}`,
+      username: s.username,
+    }));
+    expect(incoming).toEqual([
+      { type: "imap", where: "outlook.office365.com:993", username: "%EMAILADDRESS%" },
+      { type: "pop3", where: "outlook.office365.com:995", username: "%EMAILADDRESS%" },
+      { type: "ews", where: "https://outlook.office365.com/ews/exchange.asmx", username: "%EMAILADDRESS" },
+      { type: "owa", where: "https://outlook.office365.com/owa/", username: "%EMAILADDRESS" },
+      { type: "graph", where: "https://graph.microsoft.com/", username: "%EMAILADDRESS%" },
+      { type: "exchange", where: "outlook.office365.com:443", username: "%EMAILADDRESS%" },
+    ]);
+    const exchange = ((ep[0] as Rec).incomingServer as Rec[])[5] as Rec;
+    expect(exchange.owaURL).toBe("https://outlook.office365.com/owa/");
+    expect(exchange.ewsURL).toBe("https://outlook.office365.com/ews/exchange.asmx");
+    expect(exchange.useGlobalPreferredServer).toBe("true");
+  });
+
+  it("serves webMail and restriction as the files have them (googlemail.com, o2.pl)", async () => {
+    const google = await (await fetchBounded(`${running().url}/v1.1/gmail.com`)).text();
+    expect(google).toContain(
+      '  <webMail>\n    <loginPage url="https://accounts.google.com/ServiceLogin?service=mail&amp;continue=http://mail.google.com/mail/"/>',
     );
+    expect(google).toContain('      <usernameField id="Email"/>');
+    const o2 = await (await fetchBounded(`${running().url}/v1.1/o2.pl`)).text();
+    expect(o2).toContain("<restriction>client-IP-address</restriction>");
   });
 });

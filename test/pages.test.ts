@@ -11,7 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { settingsOpenApiPath } from "../src/handlers/pages.ts";
 import type { RunningServer } from "../src/node/server.ts";
-import { AUTHENTICATION_TEXT, SECURITY_TEXT, type SettingsGuide } from "../src/templates/settings-json.ts";
+import {
+  APP_PASSWORD_TEXT,
+  AUTHENTICATION_TEXT,
+  SECURITY_TEXT,
+  type SettingsGuide,
+} from "../src/templates/settings-json.ts";
 import { expectGolden } from "./helpers/golden.ts";
 import { profileHref, shownServers, unescapeHtml } from "./helpers/guide-html.ts";
 import { fetchBounded, rawRequest, startTestServer } from "./helpers/server.ts";
@@ -84,7 +89,10 @@ describe("the guide equals what autoconfig, Autodiscover and the profile serve",
           await fetchBounded(`${server.url}/autodiscover/autodiscover.xml`, { method: "POST", body: adBody })
         ).text(),
       );
-      const profile = await (await fetchBounded(`${server.url}/mobileconfig?email=${enc}`)).text();
+      const profileRes = await fetchBounded(`${server.url}/mobileconfig?email=${enc}`);
+      // OAuth2-only providers get no profile (409), and the JSON says so.
+      expect(profileRes.status).toBe(json.signIn.profile ? 200 : 409);
+      const profile = await profileRes.text();
 
       // autoconfig: same servers, same order, same values (clients expand the user-name placeholders).
       const ep = ac.clientConfig.emailProvider;
@@ -136,24 +144,28 @@ describe("the guide equals what autoconfig, Autodiscover and the profile serve",
       );
 
       // The profile uses the servers the guide marks as recommended.
-      const mail = mailPayload(profile);
+      const mail = json.signIn.profile ? mailPayload(profile) : {};
       const inRec = json.incoming.filter((s) => s.recommended);
       const outRec = json.outgoing.filter((s) => s.recommended);
       expect(inRec).toHaveLength(1);
       expect(outRec).toHaveLength(1);
       const [i, o] = [inRec[0], outRec[0]] as [SettingsGuide["incoming"][0], SettingsGuide["outgoing"][0]];
-      expect(mail).toMatchObject({
-        EmailAccountType: i.type === "imap" ? "EmailTypeIMAP" : "EmailTypePOP",
-        EmailAddress: email,
-        IncomingMailServerHostName: i.hostname,
-        IncomingMailServerPortNumber: String(i.port),
-        IncomingMailServerUseSSL: String(i.socketType !== "plain"),
-        IncomingMailServerUsername: i.username,
-        OutgoingMailServerHostName: o.hostname,
-        OutgoingMailServerPortNumber: String(o.port),
-        OutgoingMailServerUseSSL: String(o.socketType !== "plain"),
-        OutgoingMailServerUsername: o.username,
-      });
+      expect(json.signIn.profile ? mail : {}).toMatchObject(
+        json.signIn.profile
+          ? {
+              EmailAccountType: i.type === "imap" ? "EmailTypeIMAP" : "EmailTypePOP",
+              EmailAddress: email,
+              IncomingMailServerHostName: i.hostname,
+              IncomingMailServerPortNumber: String(i.port),
+              IncomingMailServerUseSSL: String(i.socketType !== "plain"),
+              IncomingMailServerUsername: i.username,
+              OutgoingMailServerHostName: o.hostname,
+              OutgoingMailServerPortNumber: String(o.port),
+              OutgoingMailServerUseSSL: String(o.socketType !== "plain"),
+              OutgoingMailServerUsername: o.username,
+            }
+          : {},
+      );
 
       // The page shows exactly the JSON's values, in words, in the same order.
       const shown = shownServers(html);
@@ -166,7 +178,7 @@ describe("the guide equals what autoconfig, Autodiscover and the profile serve",
           String(s.port),
           SECURITY_TEXT[s.socketType],
           s.username,
-          s.authentication.map((a) => AUTHENTICATION_TEXT[a]).join(", or "),
+          s.authenticationText.join(", or "),
         ]),
         ...json.outgoing.map((s) => [
           "outgoing",
@@ -174,9 +186,18 @@ describe("the guide equals what autoconfig, Autodiscover and the profile serve",
           String(s.port),
           SECURITY_TEXT[s.socketType],
           s.username,
-          s.authentication.map((a) => AUTHENTICATION_TEXT[a]).join(", or "),
+          s.authenticationText.join(", or "),
         ]),
       ]);
+      // The words are the method's, or the app-password words where the provider takes only those.
+      for (const s of [...json.incoming, ...json.outgoing])
+        expect(s.authenticationText).toEqual(
+          s.authentication.map((a) =>
+            json.signIn.passwordKind === "app-password" && a.startsWith("password-")
+              ? APP_PASSWORD_TEXT[a]
+              : AUTHENTICATION_TEXT[a],
+          ),
+        );
       const recommendedShown = shown
         .filter((s) => s.badge === "Recommended")
         .map((s) => `${s.hostname}:${s.port}`);
@@ -184,7 +205,7 @@ describe("the guide equals what autoconfig, Autodiscover and the profile serve",
 
       // The profile link (when offered) is the configured public URL's, and that path serves the same profile.
       const href = profileHref(html);
-      if (json.signIn.password) {
+      if (json.signIn.profile) {
         expect(href).toBe(`${PUBLIC_URL}/mobileconfig?email=${enc}`);
         expect(json.links.mobileconfig).toBe(href);
         const viaLink = await (
@@ -240,9 +261,20 @@ describe("GET /api/v1/settings", () => {
       password: false,
       oauth2: true,
       oauth2Only: true,
+      passwordKind: "account",
+      appleAccountType: "Outlook.com",
+      profile: false,
     });
     const gmail = await settingsJson("someone@gmail.com");
-    expect(gmail.signIn).toEqual({ password: true, oauth2: true, oauth2Only: false });
+    expect(gmail.signIn).toEqual({
+      password: true,
+      oauth2: true,
+      oauth2Only: false,
+      passwordKind: "app-password",
+      appPasswordUrl: "https://myaccount.google.com/apppasswords",
+      appleAccountType: "Google",
+      profile: true,
+    });
     expect(gmail.notes.join(" ")).toMatch(/app password/);
     expect(gmail.documentation[0]?.url).toBe("https://support.google.com/mail/answer/7126229");
   });

@@ -99,7 +99,7 @@ describe("settings bundled at build time (scripts/bundle-settings.ts)", () => {
 
   it("the generated module is plain data typed by the settings model", () => {
     const text = renderBundledSettingsModule(
-      [{ source: "a.yaml", settings: { providers: [], aliases: {} } }],
+      [{ source: "a.yaml", settings: { providers: [], aliases: {}, assignedDomains: {} } }],
       [],
     );
     expect(text).toContain('import type { Provider, SettingsFile } from "../providers/model.ts";');

@@ -19,7 +19,11 @@ const RUNNER = "node --import tsx test/helpers/wrangler-dev-runner.ts";
 const NETNS = spawnSync("unshare", ["-n", "ip", "link", "set", "lo", "up"]).status === 0;
 
 /** Runs the runner (in a loopback-only network namespace if possible); resolves with its answers. */
-function runWranglerDev(): Promise<{ answers: Record<string, E2EAnswer[]>; raw: Record<string, string> }> {
+function runWranglerDev(): Promise<{
+  answers: Record<string, E2EAnswer[]>;
+  output: string;
+  raw: Record<string, string>;
+}> {
   const command = NETNS ? "unshare" : "sh";
   const args = NETNS
     ? ["-n", "--", "sh", "-c", `ip link set lo up && exec ${RUNNER}`]
@@ -44,9 +48,10 @@ function runWranglerDev(): Promise<{ answers: Record<string, E2EAnswer[]>; raw: 
       try {
         const parsed = JSON.parse(out) as {
           answers: Record<string, EncodedAnswer[]>;
+          output: string;
           raw: Record<string, string>;
         };
-        resolve({ answers: decodeAnswers(parsed.answers), raw: parsed.raw });
+        resolve({ answers: decodeAnswers(parsed.answers), output: parsed.output, raw: parsed.raw });
       } catch (e) {
         reject(new Error(`wrangler dev runner printed no answers (${(e as Error).message}):\n${err}`));
       }
@@ -56,11 +61,13 @@ function runWranglerDev(): Promise<{ answers: Record<string, E2EAnswer[]>; raw: 
 
 let node: RunningServer | undefined;
 let fromDev: Record<string, E2EAnswer[]> = {};
+let devOutput = "";
 let rawFromDev: Record<string, string> = {};
 beforeAll(async () => {
   let dev: Awaited<ReturnType<typeof runWranglerDev>>;
   [dev, node] = await Promise.all([runWranglerDev(), startE2EServer()]);
   fromDev = dev.answers;
+  devOutput = dev.output;
   rawFromDev = dev.raw;
 }, 130_000);
 afterAll(() => node?.close());
@@ -76,6 +83,12 @@ describe(`wrangler dev --local on 127.0.0.1${NETNS ? ", in a network namespace w
     const c = cases.find((x) => x.id === "autoconfig-golden-user@example.com");
     const [nodeAnswer] = await Promise.all((c?.requests ?? []).map(httpTarget(node?.url as string)));
     expectSameAnswer(answer as E2EAnswer, nodeAnswer as E2EAnswer);
+  });
+
+  it("logs its successful D1 migration as information, not as an error", () => {
+    const line = devOutput.split("\n").find((l) => l.includes("mailconf: D1 migrations applied:"));
+    expect(line, devOutput).toBeDefined();
+    expect(line).not.toMatch(/ERROR/);
   });
 
   it("answers every shared end-to-end case as the Node server", async () => {

@@ -9,8 +9,9 @@ import { parseEmailAddress } from "../providers/domain.ts";
 import type { SettingsStore } from "../providers/store.ts";
 import { renderAutoconfig } from "../templates/autoconfig.ts";
 import { renderOutlookSettings } from "../templates/autodiscover.ts";
-import { renderMobileconfig } from "../templates/mobileconfig.ts";
+import { profileProblem, renderMobileconfig } from "../templates/mobileconfig.ts";
 import { PACC_PATH, PACC_TEXT_PORTS, type PaccDocument, paccAnswer } from "../templates/pacc.ts";
+import { appleAddAccountPath } from "../templates/profile-page.ts";
 
 const xml = new XMLParser({
   ignoreAttributes: false,
@@ -71,6 +72,19 @@ export async function checkAddress(
       `  directory ${provider.directory.url}: ${person?.loginName ? `login name ${person.loginName}` : `nothing found, login name from fallbackLoginName ${provider.directory.fallbackLoginName}`}${person?.displayName ? `, display name ${person.displayName}` : ""}`,
     );
   const account = accountSettings(resolution, address, person);
+  const refused = profileProblem(account);
+  const servers = [...provider.incoming, ...provider.outgoing];
+  const signIn = provider.signIn;
+  if (servers.every((s) => s.authentication.every((a) => a === "OAuth2")))
+    lines.push("  sign-in: OAuth2 only (the provider's own sign-in page); a typed password is refused");
+  else if (signIn?.password === "app-password")
+    lines.push(
+      `  sign-in: password fields take an app password, not the account password${signIn.appPasswordUrl ? `; make one at ${signIn.appPasswordUrl}` : ""}${servers.some((s) => s.authentication.includes("OAuth2")) ? " (or OAuth2 where the app offers it)" : ""}`,
+    );
+  if (signIn?.appleAccountType)
+    lines.push(
+      `  Apple devices: built-in account type ${signIn.appleAccountType}: ${appleAddAccountPath(signIn.appleAccountType)}`,
+    );
   // Directory providers: user names expanded as the autoconfig handler does (%LOGINNAME%).
   const served = provider.directory
     ? { ...provider, incoming: account.incoming, outgoing: account.outgoing }
@@ -86,8 +100,17 @@ export async function checkAddress(
       const login = String(s.username)
         .replace(/%EMAILADDRESS%/g, address.address)
         .replace(/%EMAILLOCALPART%/g, address.localPart);
+      const type = String(s["@type"]);
+      if (!["imap", "pop3", "smtp"].includes(type)) {
+        // Exchange-family servers: autoconfig only (Autodiscover, the profile and the page skip them).
+        const where = s.url ?? `${s.hostname}:${s.port}`;
+        lines.push(
+          `  ${kind.padEnd(8)} ${type.toUpperCase().padEnd(4)} ${where}  login ${login}  auth ${(s.authentication as string[]).join(", ")}  (autoconfig only: Autodiscover, the profile and the page skip it)`,
+        );
+        continue;
+      }
       lines.push(
-        `  ${kind.padEnd(8)} ${String(s["@type"]).toUpperCase().padEnd(4)} ${s.hostname}:${s.port}  ${SECURITY[String(s.socketType)]}  login ${login}  auth ${(s.authentication as string[]).join(", ")}`,
+        `  ${kind.padEnd(8)} ${type.toUpperCase().padEnd(4)} ${s.hostname}:${s.port}  ${SECURITY[String(s.socketType)]}  login ${login}  auth ${(s.authentication as string[]).join(", ")}${signIn?.password === "app-password" && (s.authentication as string[]).some((a) => a.startsWith("password-")) ? " (password = app password)" : ""}`,
       );
     }
   }
@@ -102,6 +125,12 @@ export async function checkAddress(
     );
   }
   lines.push("", "iPhone, iPad and Mac (/mobileconfig profile):");
+  if (refused) {
+    lines.push(
+      `  no profile: ${refused}; /mobileconfig answers 409 pointing to ${signIn?.appleAccountType ? `the built-in account type ${signIn.appleAccountType}` : "the device's Add Account"}`,
+    );
+    return { ok: true, lines };
+  }
   const profile = await renderMobileconfig(account);
   const mail = plistDict(profile.slice(profile.indexOf("com.apple.mail.managed") - 200));
   lines.push(

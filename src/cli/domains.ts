@@ -4,7 +4,7 @@
  *   mailconf domains list [--provider ID] [--json]
  *   mailconf domains add <domain> <provider id>    or: domains add <domain> --alias-of <domain>
  *   mailconf domains add --provider <id> <domain>… [--from-file <file|->]   many domains, one transaction
- *   mailconf domains remove <domain>…
+ *   mailconf domains remove [--cascade] <domain>…   --cascade: also the aliases pointing at it
  *
  * A domain can be assigned to a provider of any source (published, `--config`, `--ispdb`, built-in).
  * Exit codes: 0 ok, 1 refused (validation, conflict, not found), 2 bad usage or configuration.
@@ -129,7 +129,8 @@ export function registerDomains(cmd: Command): void {
     .description("delete assigned domains")
     .argument("<domains...>", "mail domains")
     .addOption(dbOption())
-    .action(async (names: string[], opts: StoreOptions) => {
+    .option("--cascade", "also delete the aliases pointing at it")
+    .action(async (names: string[], opts: StoreOptions & { cascade?: boolean }) => {
       const { withStore } = await store();
       const { normalizeDomain } = await import("../providers/domain.ts");
       const { ListedDomainError, WriteError } = await import("../store/sql-store.ts");
@@ -141,7 +142,7 @@ export function registerDomains(cmd: Command): void {
               { path: ["domain"], message: `expected a domain name, got ${JSON.stringify(name)}` },
             ]);
           try {
-            await store.deleteDomain(domain);
+            await store.deleteDomain(domain, { cascade: opts.cascade });
           } catch (e) {
             if (!(e instanceof ListedDomainError)) throw e;
             // The CLI way to publish the provider again (the admin API's is PUT /api/v1/providers/<id>).

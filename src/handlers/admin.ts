@@ -4,11 +4,11 @@
  *   GET    /api/v1/providers                 list (paged: ?after=&limit=)
  *   GET    /api/v1/providers/{id}            the provider as published
  *   PUT    /api/v1/providers/{id}            create (201) or replace (200); body: the provider, as in a settings file
- *   DELETE /api/v1/providers/{id}            204
+ *   DELETE /api/v1/providers/{id}            204; 409 while assigned domains or aliases point at it (?cascade=true deletes them too)
  *   GET    /api/v1/domains                   list (paged; ?provider=)
  *   GET    /api/v1/domains/{domain}          the entry
  *   PUT    /api/v1/domains/{domain}          body {"provider": "<id>"} or {"aliasOf": "<domain>"}
- *   DELETE /api/v1/domains/{domain}          204
+ *   DELETE /api/v1/domains/{domain}          204; 409 while aliases point at it (?cascade=true deletes them too)
  *   GET    /api/v1/openapi.json              the OpenAPI document (public)
  *
  * Only `/api/v1/providers…` and `/api/v1/domains…` are guarded: no token configured → 404 (the API
@@ -107,6 +107,17 @@ function paging(
     };
   }
   return { ok: true, after: c.req.query("after"), limit: limitText === undefined ? undefined : +limitText };
+}
+
+/** `?cascade=true|false` of the DELETE requests (absent: false); errors name the parameter. */
+function cascadeParam(c: Context): { ok: true; value: boolean } | { ok: false; errors: FieldError[] } {
+  const text = c.req.query("cascade");
+  if (text === undefined || text === "false") return { ok: true, value: false };
+  if (text === "true") return { ok: true, value: true };
+  return {
+    ok: false,
+    errors: one(["query", "cascade"], `expected true or false, got ${JSON.stringify(text)}`),
+  };
 }
 
 const DomainTargetSchema = z.union(
@@ -229,7 +240,9 @@ export function adminRoutes(app: Hono, deps: AppDeps): void {
 
   app.delete("/api/v1/providers/:id", async (c) => {
     try {
-      await store().deleteProvider(c.req.param("id"));
+      const cascade = cascadeParam(c);
+      if (!cascade.ok) return errors(c, 400, cascade.errors);
+      await store().deleteProvider(c.req.param("id"), { cascade: cascade.value });
       return c.body(null, 204, NO_STORE);
     } catch (e) {
       return failure(c, deps, e);
@@ -298,7 +311,9 @@ export function adminRoutes(app: Hono, deps: AppDeps): void {
     const name = pathDomain(c);
     if (!name.ok) return name.response;
     try {
-      await store().deleteDomain(name.domain);
+      const cascade = cascadeParam(c);
+      if (!cascade.ok) return errors(c, 400, cascade.errors);
+      await store().deleteDomain(name.domain, { cascade: cascade.value });
       return c.body(null, 204, NO_STORE);
     } catch (e) {
       return failure(c, deps, e);

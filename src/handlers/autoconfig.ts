@@ -1,7 +1,8 @@
 /**
  * Thunderbird autoconfig endpoints (reference/autoconfig.md §2 and §6):
  * `GET|HEAD /mail/config-v1.1.xml`, `/.well-known/autoconfig/mail/config-v1.1.xml`,
- * `/.well-known/mail-v1.xml` (GNOME Online Accounts) and ISPDB-style `/v1.1/<domain>`.
+ * `/.well-known/mail-v1.xml` (GNOME Online Accounts), `/v1.1/mail/config-v1.1.xml?emailaddress=…`
+ * (Nine asks there) and ISPDB-style `/v1.1/<domain>`.
  *
  * The domain comes from `emailaddress` (optional; Thunderbird for Android sends none), else from
  * the Host name (`autoconfig.<domain>` or `<domain>`). Known domain: 200 clientConfig XML.
@@ -50,6 +51,7 @@ export function autoconfigRoutes(app: Hono, deps: AppDeps): void {
     "/mail/config-v1.1.xml",
     "/.well-known/autoconfig/mail/config-v1.1.xml",
     "/.well-known/mail-v1.xml",
+    "/v1.1/mail/config-v1.1.xml",
   ]) {
     getOnly(app, path, (c) => handle(c));
   }

@@ -44,20 +44,30 @@ function param(url: URL, name: string): string | undefined {
 }
 
 /**
- * Where the address comes from for this URL: `{ email }` (possibly undefined) for a v2 path,
- * `undefined` for any other path. A path segment that does not percent-decode gives `{ email: "" }`.
+ * Where the address comes from for this URL: `{ email, from }` for a v2 path (`from` names the
+ * source for error messages: `Email` or `the address after /v1.0/`), `undefined` for any other path.
+ * On the path form, the segment after `/v1.0/` is the address when it is one; otherwise a valid
+ * `Email=` query parameter is used, so a segment that is not an address (`/v1.0/me`) does not
+ * override it. A segment that does not percent-decode counts as `""`.
  */
-export function v2Email(url: URL): { email: string | undefined } | undefined {
+export function v2Email(url: URL): { email: string | undefined; from: string } | undefined {
   const lower = url.pathname.toLowerCase();
-  if (lower === BASE || lower === `${BASE}/`) return { email: param(url, "email") };
+  const query = param(url, "email");
+  if (lower === BASE || lower === `${BASE}/`) return { email: query, from: "Email" };
   if (!lower.startsWith(PATH_FORM)) return undefined;
-  const segment = url.pathname.slice(PATH_FORM.length);
-  if (segment === "" || segment.includes("/")) return { email: undefined };
-  try {
-    return { email: decodeURIComponent(segment) };
-  } catch {
-    return { email: "" };
+  const raw = url.pathname.slice(PATH_FORM.length);
+  let segment: string | undefined;
+  if (raw !== "" && !raw.includes("/")) {
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      segment = "";
+    }
   }
+  const path = { email: segment, from: "the address after /v1.0/" };
+  if (segment !== undefined && parseEmailAddress(segment)) return path;
+  if (query !== undefined && parseEmailAddress(query)) return { email: query, from: "Email" };
+  return segment !== undefined || query === undefined ? path : { email: query, from: "Email" };
 }
 
 function json(c: Context, status: 200 | 400 | 404, body: string): Response {
@@ -81,7 +91,10 @@ export function autodiscoverV2Routes(app: Hono, deps: AppDeps): void {
       return json(
         c,
         400,
-        renderV2Error("InvalidEmailAddress", "Email: expected an e-mail address such as jane@example.com"),
+        renderV2Error(
+          "InvalidEmailAddress",
+          `${found.from}: expected an e-mail address such as jane@example.com`,
+        ),
       );
     const resolution = await resolveDomain(deps, address.domain, c);
     if (!resolution) {

@@ -3,10 +3,13 @@
  * (reference/mobileconfig.md §8). 200 `application/x-apple-aspen-config` with an ASCII attachment
  * filename and `Cache-Control: no-store`; signed (DER CMS) when a signer is configured.
  * Missing or malformed `email` → 400, unknown domain → 404: a small page naming the parameter.
+ * A provider whose servers take only OAuth2 (Outlook.com) gets no profile, which would ask for a
+ * password the servers refuse: 409 with a short page (browsers) or JSON (`error`, `field`,
+ * `appleAccountType`) that points to Apple's built-in account type.
  */
 import type { Context, Hono } from "hono";
 import { parseEmailAddress } from "../providers/domain.ts";
-import { renderMobileconfig } from "../templates/mobileconfig.ts";
+import { profileProblem, renderMobileconfig } from "../templates/mobileconfig.ts";
 import {
   type ProfileProblem,
   profileProblemText,
@@ -29,9 +32,20 @@ export function profileFileName(address: string): string {
  * as a small HTML page with an address form for browsers (`Accept: text/html`; with the page
  * security headers of every page), else one line of text.
  */
-async function problem(c: Context, status: 400 | 404, p: ProfileProblem): Promise<Response> {
+async function problem(c: Context, status: 400 | 404 | 409, p: ProfileProblem): Promise<Response> {
   if (/\btext\/html\b/i.test(c.req.header("Accept") ?? ""))
     return c.body(renderProfileProblemPage(p, c.req.path), status, await pageSecurityHeaders("no-store"));
+  if (p.kind === "no-profile") {
+    const body = {
+      error: profileProblemText(p, c.req.path),
+      field: "email",
+      ...(p.appleAccountType ? { appleAccountType: p.appleAccountType } : {}),
+    };
+    return c.body(`${JSON.stringify(body)}\n`, status, {
+      "Content-Type": "application/json; charset=utf-8",
+      "Cache-Control": "no-store",
+    });
+  }
   return c.text(`${profileProblemText(p, c.req.path)}\n`, status, { "Cache-Control": "no-store" });
 }
 
@@ -49,7 +63,17 @@ export function mobileconfigRoutes(app: Hono, deps: AppDeps): void {
     if (!address) return problem(c, 400, { kind: "malformed", value: email });
     const resolution = await resolveDomain(deps, address.domain, c);
     if (!resolution) return problem(c, 404, { kind: "unknown-domain", domain: address.domain });
-    const xml = await renderMobileconfig(await accountFor(deps, resolution, address));
+    const account = await accountFor(deps, resolution, address);
+    const refused = profileProblem(account);
+    if (refused) {
+      return problem(c, 409, {
+        kind: "no-profile",
+        address: address.address,
+        reason: refused,
+        appleAccountType: resolution.provider.signIn?.appleAccountType,
+      });
+    }
+    const xml = await renderMobileconfig(account);
     const bytes = new TextEncoder().encode(xml);
     let body: Uint8Array = bytes;
     if (deps.signProfile) {

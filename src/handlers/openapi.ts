@@ -30,7 +30,10 @@ const COMMON_ERRORS = {
   "404": {
     description:
       "Not published; or the admin API is off (no admin token configured), then as plain text `Not found.`",
-    content: json(ref("Errors")),
+    content: {
+      ...json(ref("Errors")),
+      "text/plain": { schema: { type: "string", const: "Not found.\n" } },
+    },
   },
   "503": errorResponse("The settings database failed; nothing was changed."),
 };
@@ -56,6 +59,19 @@ const listParams = [
     schema: { type: "integer", minimum: 1, maximum: 10000, default: 1000 },
   },
 ];
+
+/** `400` of the list operations: a bad `limit`, named as `query.limit`. */
+const LIST_ERRORS = {
+  "400": errorResponse("A bad query parameter, e.g. `limit` outside 1-10000 (path `query.limit`)."),
+};
+
+const cascadeParam = {
+  name: "cascade",
+  in: "query",
+  description:
+    "`true`: also delete what points at it (assigned domains, aliases), in the same transaction. Default: refuse with 409 naming them.",
+  schema: { type: "boolean", default: false },
+};
 
 const providerId = {
   name: "id",
@@ -106,6 +122,7 @@ export const openApiDocument = {
               },
             }),
           },
+          ...LIST_ERRORS,
           ...COMMON_ERRORS,
         },
       },
@@ -125,8 +142,8 @@ export const openApiDocument = {
         summary: "Create or replace a provider",
         description:
           "The body is a provider as in a settings file; `id` may be left out (the path gives it) or must " +
-          "equal the path. Its `domains` replace the provider's own domain list; domains assigned with " +
-          "PUT /api/v1/domains are kept.",
+          "equal the path. Its `domains` (may be empty) replace the provider's own domain list; domains " +
+          "assigned with PUT /api/v1/domains stay assigned (listing one of them in `domains` is a 409).",
         requestBody: { required: true, content: json(ref("Provider")) },
         responses: {
           "200": { description: "Replaced.", content: json(ref("Provider")) },
@@ -138,9 +155,12 @@ export const openApiDocument = {
       delete: {
         operationId: "deleteProvider",
         summary: "Delete a provider and its own domains",
-        description: "Refused (409) while domains assigned to it would be left without a provider.",
+        description:
+          "Refused (409, naming them) while domains assigned to it would be left without a provider, or aliases point at its domains; `?cascade=true` deletes those too.",
+        parameters: [cascadeParam],
         responses: {
           "204": { description: "Deleted." },
+          "400": errorResponse("`cascade` is not true or false."),
           "409": WRITE_ERRORS["409"],
           ...COMMON_ERRORS,
         },
@@ -171,6 +191,7 @@ export const openApiDocument = {
               },
             }),
           },
+          ...LIST_ERRORS,
           ...COMMON_ERRORS,
         },
       },
@@ -204,8 +225,14 @@ export const openApiDocument = {
         operationId: "deleteDomain",
         summary: "Delete an assigned domain entry",
         description:
-          "A domain listed in a provider's own `domains` is removed by replacing that provider (409).",
-        responses: { "204": { description: "Deleted." }, "409": WRITE_ERRORS["409"], ...COMMON_ERRORS },
+          "A domain listed in a provider's own `domains` is removed by replacing that provider (409). Refused (409, naming them) while aliases point at it; `?cascade=true` deletes them too.",
+        parameters: [cascadeParam],
+        responses: {
+          "204": { description: "Deleted." },
+          "400": errorResponse("A bad domain in the path, or `cascade` is not true or false."),
+          "409": WRITE_ERRORS["409"],
+          ...COMMON_ERRORS,
+        },
       },
     },
     "/api/v1/openapi.json": {

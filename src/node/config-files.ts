@@ -145,5 +145,18 @@ export async function loadIspdb(path: string): Promise<IspdbFolder> {
     for (const message of result.warnings) out.warnings.push({ file: name, message });
     out.entries.push({ provider: result.provider, source: `ispdb:${name}` });
   }
+  // A declared emailProvider id is served only where it names one file (zoho.* all declare zoho.com).
+  const declared = new Map<string, number>();
+  for (const { provider } of out.entries) {
+    const own = provider.emailProviderId ?? provider.id;
+    declared.set(own, (declared.get(own) ?? 0) + 1);
+  }
+  for (const entry of out.entries) {
+    const own = entry.provider.emailProviderId;
+    if (own !== undefined && (declared.get(own) ?? 0) > 1) {
+      const { emailProviderId: _, ...rest } = entry.provider;
+      entry.provider = rest;
+    }
+  }
   return out;
 }

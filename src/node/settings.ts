@@ -65,7 +65,8 @@ export interface LoadedSettings extends ComposedStore {
  *   instead) or the database cannot be opened or migrated
  */
 export async function loadSettings(sources: SettingsSources): Promise<LoadedSettings> {
-  const { files, ispdb, aliasChecks } = await readFileSources(sources);
+  const fromFiles = await readFileSources(sources);
+  const { files, ispdb } = fromFiles;
   let database: Database | undefined;
   if (sources.db) {
     try {
@@ -87,7 +88,7 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
     composed.report.unshift(`database: ${database.name}${migrated}`);
   }
-  const problems = await aliasProblems(composed.layers, aliasChecks);
+  const problems = await fileProblems(composed.layers, fromFiles);
   if (problems.length > 0) {
     await database?.close();
     throw new ConfigError(problems);
@@ -101,7 +102,7 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
       const next = await readFileSources(sources);
       const read = fileLayers({ files: next.files, ispdb: next.ispdb, builtin });
       const candidate = composed.sql ? new LayeredStore([composed.sql, read.store]) : read.store;
-      const problems = await aliasProblems(candidate, next.aliasChecks);
+      const problems = await fileProblems(candidate, next);
       if (problems.length > 0) throw new ConfigError(problems);
       composed.files.swap(read.store);
       return read.report;
@@ -111,22 +112,28 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
 }
 
 type AliasCheck = { file: string; alias: string; target: string; line: number };
+type AssignCheck = { file: string; domain: string; id: string; line: number };
 
 /** Reads every settings file and the ISPDB folder. @throws ConfigError with every file's problems */
 async function readFileSources(sources: SettingsSources): Promise<{
   files: SettingsFileSource[];
   ispdb?: { source: string } & Awaited<ReturnType<typeof loadIspdb>>;
   aliasChecks: AliasCheck[];
+  assignChecks: AssignCheck[];
 }> {
   const files: SettingsFileSource[] = [];
   const problems: string[] = [];
   const aliasChecks: AliasCheck[] = [];
+  const assignChecks: AssignCheck[] = [];
   for (const file of sources.configFiles ?? []) {
     try {
       const { readSettingsFile } = await import("./config-files.ts");
       const { settings, lineOf } = await readSettingsFile(file);
       for (const [alias, target] of Object.entries(settings.aliases)) {
         aliasChecks.push({ file, alias, target, line: lineOf(["aliases", alias]) });
+      }
+      for (const [domain, id] of Object.entries(settings.assignedDomains ?? {})) {
+        assignChecks.push({ file, domain, id, line: lineOf(["assignedDomains", domain]) });
       }
       files.push({ source: file, settings });
     } catch (e) {
@@ -139,17 +146,27 @@ async function readFileSources(sources: SettingsSources): Promise<{
   const ispdb = sources.ispdb
     ? { source: sources.ispdb, ...(await (await import("./config-files.ts")).loadIspdb(sources.ispdb)) }
     : undefined;
-  return { files, ispdb, aliasChecks };
+  return { files, ispdb, aliasChecks, assignChecks };
 }
 
 /**
- * An alias must point at a domain some source serves by name (not at another alias): a typo here
- * would silently make the alias domain unknown.
+ * A domain assigned in a file must name a provider some source has; an alias must point at a
+ * domain some source serves by name (not at another alias): a typo here would silently make the
+ * domain unknown.
  * @returns the problems as `file:line: path: rule`
  */
-async function aliasProblems(layers: SettingsStore, checks: AliasCheck[]): Promise<string[]> {
+async function fileProblems(
+  layers: SettingsStore,
+  { aliasChecks, assignChecks }: { aliasChecks: AliasCheck[]; assignChecks: AssignCheck[] },
+): Promise<string[]> {
   const problems: string[] = [];
-  for (const check of checks) {
+  for (const check of assignChecks) {
+    if (!(await layers.findProvider?.(check.id)))
+      problems.push(
+        `${check.file}:${check.line}: ${formatPath(["assignedDomains", check.domain])}: no provider ${check.id} (in a settings file, the ISPDB folder, built in or published)`,
+      );
+  }
+  for (const check of aliasChecks) {
     const hit = await layers.resolve(check.target);
     if (!hit || hit.via === "alias") {
       problems.push(

@@ -1,12 +1,15 @@
 /**
  * Reads Mozilla ISPDB files (clientConfig 1.1 XML, reference/autoconfig.md §1 and §4) as providers.
  *
- * Kept: `emailProvider/@id`, `domain`, `displayName`, `displayShortName`, every `incomingServer`
- * of type imap/pop3 and `outgoingServer` of type smtp (hostname, port, first known socketType,
- * username, authentication in order), `pop3/leaveMessagesOnServer`, `documentation`, `oAuth2`.
- * Skipped, with a warning: Exchange-family servers (exchange, ews, owa, graph), which mailconf does
- * not model. Deprecated auth names are mapped (`plain` → password-cleartext, `secure` →
- * password-encrypted), as Thunderbird does. A server without `username` gets `%EMAILADDRESS%`.
+ * Kept: `emailProvider/@id` (as `emailProviderId` when it differs from the file name; the folder
+ * loader drops it when two files declare the same id), `domain` (a public list: `listDomains`),
+ * `displayName`, `displayShortName`, every `incomingServer` of type imap/pop3 and `outgoingServer`
+ * of type smtp (hostname, port, first known socketType, username, authentication in order,
+ * `restriction`), `pop3/leaveMessagesOnServer`, Exchange-family incoming servers (`exchange` with
+ * `owaURL`/`ewsURL`/`easURL`/`useGlobalPreferredServer`; `ews`, `owa`, `graph` with `url`) as
+ * `exchangeServers`, `webMail`, `documentation`, `oAuth2`. Other server types (nntp, jmap …) are
+ * skipped with a warning. Deprecated auth names are mapped (`plain` → password-cleartext, `secure`
+ * → password-encrypted), as Thunderbird does. A server without `username` gets `%EMAILADDRESS%`.
  *
  * A file is refused (with the reason, its line and column) unless it is well-formed XML
  * ({@link checkWellFormed}: no undefined entity or bare `&`, every element closed and matched …);
@@ -46,6 +49,7 @@ const ARRAY_ELEMENTS = new Set([
   "socketType",
   "documentation",
   "descr",
+  "restriction",
 ]);
 
 const parser = new XMLParser({
@@ -168,20 +172,50 @@ export function parseIspdb(xml: string | Uint8Array, fileName = ""): IspdbResult
     const unknown = authentication.filter((a) => !(AUTHENTICATION_METHODS as readonly string[]).includes(a));
     if (unknown.length) warnings.push(`unknown authentication ${unknown.join(", ")} skipped`);
     const portText = text(s.port)?.trim();
+    const restriction = text(list(s.restriction)[0]);
     return {
       hostname: text(s.hostname),
       port: portText && /^\d+$/.test(portText) ? Number(portText) : portText,
       socketType: socketType ?? socketTypes[0],
       username: text(s.username),
       authentication: authentication.filter((a) => !unknown.includes(a)),
+      ...(restriction ? { restriction } : {}),
     };
+  };
+
+  const exchangeServers: unknown[] = [];
+  const exchange = (type: string, s: Node) => {
+    const { hostname, port, socketType, username, authentication } = server(s);
+    const auth = authentication.length ? { authentication } : {};
+    const user = username ? { username } : {};
+    if (type !== "exchange") {
+      exchangeServers.push({ type, url: text(s.url), ...user, ...auth });
+      return;
+    }
+    const flag = text(s.useGlobalPreferredServer);
+    exchangeServers.push({
+      type,
+      hostname,
+      ...(port !== undefined ? { port } : {}),
+      ...(socketType !== undefined ? { socketType } : {}),
+      ...user,
+      ...auth,
+      ...Object.fromEntries(
+        (["owaURL", "ewsURL", "easURL"] as const).flatMap((k) => (text(s[k]) ? [[k, text(s[k])]] : [])),
+      ),
+      ...(flag === "true" || flag === "false" ? { useGlobalPreferredServer: flag === "true" } : {}),
+    });
   };
 
   const incoming: unknown[] = [];
   for (const s of list(ep.incomingServer) as Node[]) {
     const type = String(s["@_type"] ?? "");
+    if (["exchange", "ews", "owa", "graph"].includes(type)) {
+      exchange(type, s);
+      continue;
+    }
     if (type !== "imap" && type !== "pop3") {
-      warnings.push(`incomingServer type="${type}" skipped (not IMAP or POP3)`);
+      warnings.push(`incomingServer type="${type}" skipped (not IMAP, POP3 or Exchange)`);
       continue;
     }
     const pop3 = s.pop3 as Node | undefined;
@@ -222,14 +256,53 @@ export function parseIspdb(xml: string | Uint8Array, fileName = ""): IspdbResult
         }
       : undefined;
 
+  const web = (root.webMail ?? ep.webMail) as Node | undefined;
+  const formField = (v: unknown) => {
+    const f = v as Node | undefined;
+    if (!f || typeof f !== "object") return v === "" ? {} : undefined;
+    const out = {
+      ...(f["@_id"] !== undefined ? { id: String(f["@_id"]) } : {}),
+      ...(f["@_name"] !== undefined ? { name: String(f["@_name"]) } : {}),
+    };
+    return out;
+  };
+  const info = web?.loginPageInfo as Node | undefined;
+  const webMail =
+    web && typeof web === "object"
+      ? {
+          ...(web.loginPage && (web.loginPage as Node)["@_url"]
+            ? { loginPage: String((web.loginPage as Node)["@_url"]) }
+            : {}),
+          ...(info && typeof info === "object" && info["@_url"]
+            ? {
+                loginPageInfo: {
+                  url: String(info["@_url"]),
+                  ...(text(info.username) !== undefined ? { username: text(info.username) } : {}),
+                  ...Object.fromEntries(
+                    (["usernameField", "passwordField", "loginButton"] as const).flatMap((k) => {
+                      const f = formField(info[k]);
+                      return f ? [[k, f]] : [];
+                    }),
+                  ),
+                },
+              }
+            : {}),
+        }
+      : undefined;
+
+  const rawId = String(ep["@_id"] ?? "");
   const candidate = {
     id,
+    ...(rawId !== id && /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/.test(rawId) ? { emailProviderId: rawId } : {}),
+    listDomains: true,
     displayName: text(ep.displayName) || id,
     ...(text(ep.displayShortName) ? { displayShortName: text(ep.displayShortName) } : {}),
     domains: list(ep.domain).map(text),
     incoming,
+    ...(exchangeServers.length ? { exchangeServers } : {}),
     outgoing,
     documentation,
+    ...(webMail && Object.keys(webMail).length ? { webMail } : {}),
     ...(oauth2 ? { oauth2 } : {}),
   };
   const result = parseProvider(candidate);

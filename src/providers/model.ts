@@ -202,6 +202,15 @@ const serverFields = {
   username: usernameTemplate.default("%EMAILADDRESS%"),
   /** In order of preference (clientConfig: first supported wins). */
   authentication: authenticationList.default(["password-cleartext"]),
+  /**
+   * clientConfig `restriction` (reference/autoconfig.md §1.4): `client-IP-address` = the server
+   * works only from the provider's own network (e.g. SMTP without sign-in for its access customers).
+   */
+  restriction: z
+    .enum(["client-IP-address"], {
+      error: (i) => `expected client-IP-address, got ${describe(i.input)}`,
+    })
+    .optional(),
 };
 
 /** An incoming (IMAP or POP3) server, clientConfig `incomingServer`. */
@@ -216,6 +225,108 @@ export const IncomingServerSchema = z.strictObject({
 export const OutgoingServerSchema = z.strictObject({
   type: z.literal("smtp", { error: (i) => `expected smtp, got ${describe(i.input)}` }).default("smtp"),
   ...serverFields,
+});
+
+const httpsUrl = z.url({
+  protocol: /^https?$/,
+  error: (i) => `expected an http(s) URL, got ${describe(i.input)}`,
+});
+
+/**
+ * An Exchange-family incoming server of clientConfig (reference/autoconfig.md §1.4, as in the ISPDB's
+ * office365.com): `ews`, `owa` and `graph` are URL-based (`url`); `exchange` is the older combined
+ * element with `hostname`/`port`/`socketType` and `owaURL`/`ewsURL`/`easURL`. Thunderbird reads them
+ * (and offers them after IMAP/POP3); autoconfig serves them after the IMAP/POP3 servers. Autodiscover,
+ * the Apple profile and the guide cannot express them and skip them (`mailconf check` says so).
+ * `username` is kept as written (the ISPDB's office365.com has `%EMAILADDRESS` without the last `%`).
+ */
+export const ExchangeServerSchema = z.discriminatedUnion(
+  "type",
+  [
+    z.strictObject({
+      type: z.enum(["ews", "owa", "graph"]),
+      url: httpsUrl,
+      username: z.string().trim().min(1).max(320).default("%EMAILADDRESS%"),
+      authentication: authenticationList.default(["OAuth2"]),
+    }),
+    z.strictObject({
+      type: z.literal("exchange"),
+      hostname,
+      port: port.default(443),
+      socketType: z.enum(SOCKET_TYPES).default("SSL"),
+      username: z.string().trim().min(1).max(320).default("%EMAILADDRESS%"),
+      authentication: authenticationList.default(["OAuth2"]),
+      owaURL: httpsUrl.optional(),
+      ewsURL: httpsUrl.optional(),
+      easURL: httpsUrl.optional(),
+      useGlobalPreferredServer: z.boolean().optional(),
+    }),
+  ],
+  {
+    error: (i) =>
+      `expected type exchange, ews, owa or graph, got ${describe((i.input as { type?: unknown })?.type)}`,
+  },
+);
+
+/** A web mail URL: http(s), may hold placeholders such as `https://login.%EMAILDOMAIN%` (ISPDB inbox.lv). */
+const webMailUrl = z
+  .string()
+  .max(2048)
+  .regex(/^https?:\/\/[^\s]+$/, { error: (i) => `expected an http(s) URL, got ${describe(i.input)}` });
+
+/** Web mail login hints (clientConfig `webMail`, reference/autoconfig.md §1.2; clients ignore it for setup). */
+const formField = z.strictObject({
+  id: z.string().max(200).optional(),
+  name: z.string().max(200).optional(),
+});
+export const WebMailSchema = z.strictObject({
+  /** `loginPage/@url`: where people sign in to web mail. */
+  loginPage: webMailUrl.optional(),
+  /** `loginPageInfo`: the login form, for clients that fill it in. */
+  loginPageInfo: z
+    .strictObject({
+      url: webMailUrl,
+      username: z.string().max(320).optional(),
+      usernameField: formField.optional(),
+      passwordField: formField.optional(),
+      loginButton: formField.optional(),
+    })
+    .optional(),
+});
+
+/** Account types Apple's Mail offers under Add Account besides "Other" (support.apple.com/HT201320). */
+export const APPLE_ACCOUNT_TYPES = [
+  "iCloud",
+  "Microsoft Exchange",
+  "Google",
+  "Yahoo",
+  "AOL",
+  "Outlook.com",
+] as const;
+export type AppleAccountType = (typeof APPLE_ACCOUNT_TYPES)[number];
+
+/**
+ * How people sign in, beyond the servers' `authentication` lists (which already say "OAuth2 only"
+ * when OAuth2 is a server's only method):
+ * - `password`: what the password fields of IMAP/POP3/SMTP take: `account` (the password of the
+ *   mail account, the default) or `app-password` (only a password made for one app; the account
+ *   password is refused), as at Gmail, iCloud and Yahoo.
+ * - `appPasswordUrl`: where a person makes that app password.
+ * - `appleAccountType`: the account type of Apple's Add Account list that signs in to this provider
+ *   properly (OAuth2 or Apple ID); the guide recommends it on Apple devices.
+ */
+export const SignInSchema = z.strictObject({
+  password: z
+    .enum(["account", "app-password"], {
+      error: (i) => `expected account or app-password, got ${describe(i.input)}`,
+    })
+    .default("account"),
+  appPasswordUrl: httpsUrl.optional(),
+  appleAccountType: z
+    .enum(APPLE_ACCOUNT_TYPES, {
+      error: (i) => `expected one of ${APPLE_ACCOUNT_TYPES.join(", ")}, got ${describe(i.input)}`,
+    })
+    .optional(),
 });
 
 /** CalDAV or CardDAV account (Apple payloads, Autodiscover Protocol entries, RFC 6764 SRV records). */
@@ -335,11 +446,25 @@ export const ProviderSchema = z
     displayName: z.string().trim().min(1).max(60),
     /** Short label (the draft asks for ≤ 20 characters; ISPDB files exceed it); KMail and FairEmail show it. */
     displayShortName: z.string().trim().min(1).max(60).optional(),
-    /** Mail domains served; `*.example.com` serves every subdomain. */
+    /**
+     * clientConfig `emailProvider/@id` of an ISPDB file when it differs from `id` (taken from the file
+     * name) and no other file of the folder declares it; autoconfig then answers with it.
+     */
+    emailProviderId: z.string().regex(PROVIDER_ID_RE).optional(),
+    /**
+     * Mail domains served; `*.example.com` serves every subdomain. May be empty: a hosting profile
+     * whose customer domains are all assigned one by one (`assignedDomains`, PUT /api/v1/domains).
+     */
     domains: z
       .array(domainName({ wildcard: true }))
-      .min(1, { error: "expected at least one domain" })
+      .default([])
       .transform(unique),
+    /**
+     * Whether autoconfig answers may list this provider's other `domains` (clientConfig `domain`
+     * elements). Default false: only the domain asked for is named, so a hosting provider's customer
+     * list is not published. The built-in providers and ISPDB files set it (their lists are public).
+     */
+    listDomains: z.boolean().default(false),
     /** MX host names (or `*.suffix`) of customer domains this provider hosts (resolution by MX). */
     mxHosts: z
       .array(domainName({ wildcard: true }))
@@ -347,11 +472,16 @@ export const ProviderSchema = z
       .transform(unique),
     /** Incoming servers in order of preference; IMAP first is recommended. */
     incoming: z.array(IncomingServerSchema).min(1, { error: "expected at least one incoming server" }),
+    /** Exchange-family incoming servers (see {@link ExchangeServerSchema}), served by autoconfig only. */
+    exchangeServers: z.array(ExchangeServerSchema).optional(),
     /** Outgoing (SMTP) servers in order of preference. */
     outgoing: z.array(OutgoingServerSchema).min(1, { error: "expected at least one outgoing server" }),
     documentation: z.array(DocumentationSchema).default([]),
     /** Notes for people reading the settings guide, e.g. "Use an app password when two-step sign-in is on". */
     notes: z.array(z.string().max(1000)).default([]),
+    /** How people sign in: app passwords, Apple's built-in account type ({@link SignInSchema}). */
+    signIn: SignInSchema.optional(),
+    webMail: WebMailSchema.optional(),
     caldav: DavServerSchema.optional(),
     carddav: DavServerSchema.optional(),
     /** Exchange ActiveSync URL; when set, Autodiscover mobilesync requests get settings instead of error 601. */
@@ -434,6 +564,19 @@ export const SettingsFileSchema = z
       .optional(),
     providers: z.array(ProviderSchema).default([]),
     aliases: z.record(z.string(), domainName()).default({}),
+    /**
+     * Domains served by a provider given by id (of this file or any other source), each on its own:
+     * the published store's `assigned` domains, as `mailconf providers export` writes them.
+     * `*.example.com` assigns every subdomain.
+     */
+    assignedDomains: z
+      .record(
+        z.string(),
+        z.string({ error: (i) => `expected a provider id, got ${describe(i.input)}` }).regex(PROVIDER_ID_RE, {
+          error: (i) => `expected a provider id such as example.com, got ${describe(i.input)}`,
+        }),
+      )
+      .optional(),
   })
   .superRefine((file, ctx) => {
     // Within one file: provider ids and domains are unique, alias names are domains, never their own target.
@@ -459,6 +602,21 @@ export const SettingsFileSchema = z
         } else domains.set(domain, provider.id);
       });
     });
+    for (const assigned of Object.keys(file.assignedDomains ?? {})) {
+      const name = normalizeDomain(assigned, { wildcard: true });
+      if (name === undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["assignedDomains", assigned],
+          message: `expected a domain name (or *.domain), got ${describe(assigned)}`,
+        });
+      else if (domains.has(name))
+        ctx.addIssue({
+          code: "custom",
+          path: ["assignedDomains", assigned],
+          message: `${name} is listed in provider "${domains.get(name)}"'s domains; it cannot also be assigned`,
+        });
+    }
     for (const [alias, target] of Object.entries(file.aliases)) {
       const name = normalizeDomain(alias);
       if (name === undefined) {
@@ -496,6 +654,8 @@ export type IncomingServer = z.output<typeof IncomingServerSchema>;
 export type OutgoingServer = z.output<typeof OutgoingServerSchema>;
 export type Server = IncomingServer | OutgoingServer;
 export type DavServer = z.output<typeof DavServerSchema>;
+export type ExchangeServer = z.output<typeof ExchangeServerSchema>;
+export type SignIn = z.output<typeof SignInSchema>;
 export type Provider = z.output<typeof ProviderSchema>;
 export type Directory = z.output<typeof DirectorySchema>;
 /** A provider as written in a settings file or an API body, before defaults are applied. */
@@ -543,6 +703,8 @@ const FIELD_NAMES = [
       DocumentationSchema,
       ProfileOptionsSchema,
       OAuth2Schema,
+      SignInSchema,
+      WebMailSchema,
     ].flatMap((schema) => Object.keys(schema.shape)),
   ),
 ];

@@ -94,13 +94,29 @@ export class MemoryStore implements SettingsStore {
   readonly #entries: ProviderEntry[];
   readonly #byId = new Map<string, ProviderEntry>();
   readonly #mx = new NameIndex<ProviderEntry>();
+  readonly #assigned = new NameIndex<string>();
+  readonly #findProvider?: (id: string) => Promise<ProviderEntry | undefined>;
 
   /**
    * @param entries providers with their source, in order of precedence
    * @param aliases alias domain → served domain (both are normalised here)
+   * @param options `assigned`: domain (or `*.domain`) → provider id, a settings file's
+   *   `assignedDomains`; ids not among `entries` are looked up with `findProvider` (the other sources)
    */
-  constructor(entries: ProviderEntry[], aliases: Record<string, string> = {}) {
+  constructor(
+    entries: ProviderEntry[],
+    aliases: Record<string, string> = {},
+    options: {
+      assigned?: Record<string, string>;
+      findProvider?: (id: string) => Promise<ProviderEntry | undefined>;
+    } = {},
+  ) {
     this.#entries = entries;
+    this.#findProvider = options.findProvider;
+    for (const [domain, id] of Object.entries(options.assigned ?? {})) {
+      const name = normalizeDomain(domain, { wildcard: true });
+      if (name) this.#assigned.add(name, id);
+    }
     for (const entry of entries) {
       if (!this.#byId.has(entry.provider.id)) this.#byId.set(entry.provider.id, entry);
       for (const host of entry.provider.mxHosts ?? []) this.#mx.add(host, entry);
@@ -119,7 +135,19 @@ export class MemoryStore implements SettingsStore {
   }
 
   async resolve(domain: string): Promise<Resolution | undefined> {
-    return this.resolveSync(domain);
+    const own = this.resolveSync(domain);
+    if (own?.via === "exact" || this.#assigned.size === 0) return own;
+    const exact = await this.#assignedEntry(this.#assigned.exact(domain));
+    if (exact) return { ...exact, domain, via: "exact" };
+    if (own) return own;
+    const wild = await this.#assignedEntry(this.#assigned.wildcard(domain));
+    return wild && { ...wild, domain, via: "wildcard" };
+  }
+
+  /** The provider an assigned domain names: one of this store's, else from the other sources. */
+  async #assignedEntry(id: string | undefined): Promise<ProviderEntry | undefined> {
+    if (id === undefined) return undefined;
+    return this.#byId.get(id) ?? (await this.#findProvider?.(id));
   }
 
   /** Synchronous form of {@link resolve}, for callers that hold only memory stores. */

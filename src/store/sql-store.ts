@@ -347,18 +347,24 @@ export class SqlStore implements SettingsStore {
 
   /**
    * Publishes providers (create or replace by id), all in one transaction, with optional aliases
-   * (`alias domain → served domain`). A provider's `domains` become its `provider` domain rows;
-   * its domains assigned one by one (origin `assigned`) are kept.
+   * (`alias domain → served domain`) and assigned domains (`domain → provider id`, of this request
+   * or any source: a settings file's `assignedDomains`, as `mailconf providers export` writes them).
+   * A provider's `domains` become its `provider` domain rows; domains assigned to it one by one
+   * (origin `assigned`) stay assigned: a body that lists one of them is refused (409), so an
+   * assignment never turns into a listed domain without a word.
    * @param providers validated providers (see parseProvider)
    * @returns the ids created and the ids replaced
-   * @throws WriteError `conflict` when a domain is already served by another provider or is an
-   *   alias (paths `[i, "domains", j]` with `i` the provider's index), `invalid` for a bad alias
+   * @throws WriteError `conflict` when a domain is already served by another provider, assigned, or
+   *   an alias (paths `[i, "domains", j]` with `i` the provider's index, `["assignedDomains", d]`,
+   *   `["aliases", a]`), `invalid` for a bad alias or an assignment to an unknown provider
    */
   async putProviders(
     providers: Provider[],
     aliases: Record<string, string> = {},
+    assigned: Record<string, string> = {},
   ): Promise<{ created: string[]; replaced: string[] }> {
-    aliases = await this.#checkAliases(providers, aliases);
+    const assignments = await this.#checkAssigned(providers, assigned);
+    aliases = await this.#checkAliases(providers, aliases, assignments);
     const now = this.#now().toISOString();
     const statements: SqlStatement[] = [];
     const existed: number[] = [];
@@ -374,15 +380,9 @@ export class SqlStore implements SettingsStore {
         { sql: "DELETE FROM domains WHERE provider_id = ? AND origin = 'provider'", params: [provider.id] },
         { sql: "DELETE FROM mx_hosts WHERE provider_id = ?", params: [provider.id] },
       );
-      const domains = [...new Set(provider.domains)];
-      for (const part of chunks(domains, MAX_SQL_PARAMS - 2)) {
-        // A domain assigned to this same provider becomes one of its own.
-        statements.push({
-          sql: `DELETE FROM domains WHERE provider_id = ? AND origin = 'assigned' AND domain IN (${placeholders(part.length)})`,
-          params: [provider.id, ...part],
-        });
-      }
-      for (const part of chunks(domains, Math.floor(MAX_SQL_PARAMS / 3))) {
+      // A listed domain that is already a row (assigned, an alias, another provider's) breaks the
+      // primary key: the transaction fails and #providerConflicts names the domains.
+      for (const part of chunks([...new Set(provider.domains)], Math.floor(MAX_SQL_PARAMS / 3))) {
         statements.push({
           sql: `INSERT INTO domains (domain, provider_id, alias_of, origin, updated_at) VALUES ${part.map(() => "(?, ?, NULL, 'provider', ?)").join(", ")}`,
           params: part.flatMap((d) => [d, provider.id, now]),
@@ -395,8 +395,14 @@ export class SqlStore implements SettingsStore {
         });
       }
     }
+    for (const [domain, id] of Object.entries(assignments)) {
+      // An assignment must not take over a provider's own domain: the guard fails the transaction.
+      statements.push(
+        guard("EXISTS (SELECT 1 FROM domains WHERE domain = ? AND origin = 'provider')", [domain]),
+        this.#assignStatement(domain, { provider: id }, now),
+      );
+    }
     for (const [alias, target] of Object.entries(aliases)) {
-      // An alias must not take over a provider's own domain: the guard fails the transaction.
       statements.push(
         guard("EXISTS (SELECT 1 FROM domains WHERE domain = ? AND origin = 'provider')", [alias]),
         this.#assignStatement(alias, { aliasOf: target }, now),
@@ -406,7 +412,8 @@ export class SqlStore implements SettingsStore {
     try {
       results = await this.#db.batch(statements);
     } catch (e) {
-      if (e instanceof SqlConstraintError) throw await this.#providerConflicts(providers, aliases);
+      if (e instanceof SqlConstraintError)
+        throw await this.#providerConflicts(providers, aliases, assignments);
       throw e;
     }
     const created: string[] = [];
@@ -418,13 +425,41 @@ export class SqlStore implements SettingsStore {
     return { created, replaced };
   }
 
+  /** Normalises assigned domains and checks that each names a provider of this request or any source. */
+  async #checkAssigned(
+    providers: Provider[],
+    assigned: Record<string, string>,
+  ): Promise<Record<string, string>> {
+    const ids = new Set(providers.map((p) => p.id));
+    const errors: FieldError[] = [];
+    const out: Record<string, string> = {};
+    for (const [domain, id] of Object.entries(assigned)) {
+      const name = normalizeDomain(domain, { wildcard: true });
+      if (!name)
+        errors.push({
+          path: ["assignedDomains", domain],
+          message: `expected a domain name (or *.domain), got ${JSON.stringify(domain)}`,
+        });
+      else if (!ids.has(id) && !(await this.findProvider(id)))
+        errors.push({
+          path: ["assignedDomains", domain],
+          message: `no provider ${id} (published, in a settings file, the ISPDB folder or built in)`,
+        });
+      else out[name] = id;
+    }
+    if (errors.length > 0) throw new WriteError("invalid", errors);
+    return out;
+  }
+
   /** Normalises aliases and checks that each points at a domain this request or a store serves. */
   async #checkAliases(
     providers: Provider[],
     aliases: Record<string, string>,
+    assigned: Record<string, string> = {},
   ): Promise<Record<string, string>> {
     const served = new NameIndex<true>();
     for (const p of providers) for (const d of p.domains) served.add(d, true);
+    for (const d of Object.keys(assigned)) served.add(d, true);
     const errors: FieldError[] = [];
     const out: Record<string, string> = {};
     for (const [alias, target] of Object.entries(aliases)) {
@@ -454,7 +489,11 @@ export class SqlStore implements SettingsStore {
   }
 
   /** Explains a refused putProviders: which domains are taken, by whom. */
-  async #providerConflicts(providers: Provider[], aliases: Record<string, string>): Promise<WriteError> {
+  async #providerConflicts(
+    providers: Provider[],
+    aliases: Record<string, string>,
+    assigned: Record<string, string>,
+  ): Promise<WriteError> {
     const errors: FieldError[] = [];
     const claimed = new Map<string, string>();
     for (const [i, provider] of providers.entries()) {
@@ -466,15 +505,29 @@ export class SqlStore implements SettingsStore {
           continue;
         }
         claimed.set(domain, provider.id);
+        if (assigned[domain] !== undefined) {
+          errors.push({ path, message: `${domain} is also in this request's assigned domains` });
+          continue;
+        }
         const row = await this.getDomain(domain);
-        if (!row || row.provider === provider.id) continue;
+        if (!row || (row.provider === provider.id && row.origin === "provider")) continue;
         errors.push({
           path,
           message: row.aliasOf
             ? `${domain} is published as an alias of ${row.aliasOf}; delete it first (DELETE /api/v1/domains/${domain})`
-            : `${domain} is already served by provider ${row.provider}${row.origin === "assigned" ? `; delete it first (DELETE /api/v1/domains/${domain})` : ""}`,
+            : row.provider === provider.id
+              ? `${domain} is assigned to ${provider.id} one by one; leave it out of domains (it stays assigned), or delete the assignment first (DELETE /api/v1/domains/${domain})`
+              : `${domain} is already served by provider ${row.provider}${row.origin === "assigned" ? `; delete it first (DELETE /api/v1/domains/${domain})` : ""}`,
         });
       }
+    }
+    for (const domain of Object.keys(assigned)) {
+      const row = await this.getDomain(domain);
+      if (row?.origin === "provider" && !providers.some((p) => p.id === row.provider))
+        errors.push({
+          path: ["assignedDomains", domain],
+          message: `${domain} is listed in provider ${row.provider}'s domains; it cannot also be assigned`,
+        });
     }
     for (const alias of Object.keys(aliases)) {
       const row = await this.getDomain(alias);
@@ -488,31 +541,67 @@ export class SqlStore implements SettingsStore {
 
   /**
    * Deletes a published provider, its own domains and MX hosts, in one transaction. Refused while
-   * domains assigned to it one by one would be left without a provider (no other source has the id).
-   * @throws WriteError `not-found`, or `conflict` listing the assigned domains
+   * something points at it: domains assigned to it one by one that no other source could serve (no
+   * other source has the id), or aliases whose target is one of its domains. With `cascade`, those
+   * assignments and aliases are deleted in the same transaction.
+   * @throws WriteError `not-found`, or `conflict` naming the assigned domains and aliases
    */
-  async deleteProvider(id: string): Promise<void> {
+  async deleteProvider(id: string, options: { cascade?: boolean } = {}): Promise<void> {
     const elsewhere = (await this.#fallback?.findProvider?.(id)) !== undefined ? 1 : 0;
-    const orphanGuard = `(? = 1 OR NOT EXISTS (SELECT 1 FROM domains WHERE provider_id = ? AND origin = 'assigned'))`;
+    // Rows that go with the provider: its own domains, and its assignments when no other source has the id.
+    const going = `provider_id = ? AND (t.origin = 'provider' OR ? = 0)`;
+    const dependants = `EXISTS (SELECT 1 FROM domains a JOIN domains t ON ${ALIAS_TARGETS}
+                         WHERE a.alias_of IS NOT NULL AND t.${going})
+                     OR (? = 0 AND EXISTS (SELECT 1 FROM domains WHERE provider_id = ? AND origin = 'assigned'))`;
     const gone = "NOT EXISTS (SELECT 1 FROM providers WHERE id = ?)";
-    const [deleted] = await this.#db.batch([
-      { sql: `DELETE FROM providers WHERE id = ? AND ${orphanGuard}`, params: [id, elsewhere, id] },
+    const statements: SqlStatement[] = [];
+    if (options.cascade) {
+      statements.push(
+        {
+          sql: `DELETE FROM domains WHERE domain IN (SELECT a.domain FROM domains a JOIN domains t ON ${ALIAS_TARGETS}
+                  WHERE a.alias_of IS NOT NULL AND t.${going})`,
+          params: [id, elsewhere],
+        },
+        {
+          sql: "DELETE FROM domains WHERE provider_id = ? AND origin = 'assigned' AND ? = 0",
+          params: [id, elsewhere],
+        },
+      );
+    }
+    statements.push(
+      {
+        sql: `DELETE FROM providers WHERE id = ? AND NOT (${dependants})`,
+        params: [id, id, elsewhere, elsewhere, id],
+      },
       {
         sql: `DELETE FROM domains WHERE provider_id = ? AND origin = 'provider' AND ${gone}`,
         params: [id, id],
       },
       { sql: `DELETE FROM mx_hosts WHERE provider_id = ? AND ${gone}`, params: [id, id] },
-    ]);
+    );
+    const results = await this.#db.batch(statements);
+    const deleted = results[options.cascade ? 2 : 0];
     if ((deleted?.changes ?? 0) > 0) return;
     if (!(await this.getProvider(id))) {
       throw new WriteError("not-found", [{ path: ["id"], message: `no published provider ${id}` }]);
     }
-    const assigned = await this.listDomains({ provider: id, limit: 10 });
-    const names = assigned.items.filter((d) => d.origin === "assigned").map((d) => d.domain);
+    const names: string[] = [];
+    if (!elsewhere) {
+      const assigned = await this.listDomains({ provider: id, limit: 10 });
+      names.push(
+        ...assigned.items.filter((d) => d.origin === "assigned").map((d) => `${d.domain} (assigned)`),
+      );
+    }
+    const { rows } = await this.#db.execute({
+      sql: `SELECT a.domain, a.alias_of FROM domains a JOIN domains t ON ${ALIAS_TARGETS}
+             WHERE a.alias_of IS NOT NULL AND t.${going} ORDER BY a.domain LIMIT 10`,
+      params: [id, elsewhere],
+    });
+    names.push(...rows.map((r) => `${r.domain} (alias of ${r.alias_of})`));
     throw new WriteError("conflict", [
       {
         path: ["id"],
-        message: `domains are still assigned to ${id} (${names.join(", ")}${assigned.next ? ", …" : ""}); delete or reassign them first`,
+        message: `domains still point at ${id}: ${names.join(", ")}; delete or reassign them first, or delete with cascade (?cascade=true, mailconf providers remove --cascade) to delete them too`,
       },
     ]);
   }
@@ -684,22 +773,45 @@ export class SqlStore implements SettingsStore {
   }
 
   /**
-   * Deletes an assigned domain entry.
-   * @throws WriteError `not-found`, or {@link ListedDomainError} (`conflict`) for a domain listed in a
-   *   provider's own `domains`
+   * Deletes an assigned domain entry. Refused while aliases point at it (their target would be
+   * gone); with `cascade`, those aliases are deleted in the same transaction.
+   * @throws WriteError `not-found`; `conflict` naming the aliases; {@link ListedDomainError}
+   *   (`conflict`) for a domain listed in a provider's own `domains`
    */
-  async deleteDomain(domain: string): Promise<void> {
-    const { changes } = await this.#db.execute({
-      sql: "DELETE FROM domains WHERE domain = ? AND origin = 'assigned'",
-      params: [domain],
+  async deleteDomain(domain: string, options: { cascade?: boolean } = {}): Promise<void> {
+    const aliasesOf = `SELECT a.domain FROM domains a JOIN domains t ON ${ALIAS_TARGETS}
+                        WHERE a.alias_of IS NOT NULL AND t.domain = ? AND t.origin = 'assigned'`;
+    const statements: SqlStatement[] = [];
+    if (options.cascade)
+      statements.push({ sql: `DELETE FROM domains WHERE domain IN (${aliasesOf})`, params: [domain] });
+    statements.push({
+      sql: `DELETE FROM domains WHERE domain = ? AND origin = 'assigned' AND NOT EXISTS (${aliasesOf})`,
+      params: [domain, domain],
     });
-    if (changes > 0) return;
+    const results = await this.#db.batch(statements);
+    if ((results[results.length - 1]?.changes ?? 0) > 0) return;
     const row = await this.getDomain(domain);
     if (!row)
       throw new WriteError("not-found", [{ path: ["domain"], message: `no published domain ${domain}` }]);
-    throw new ListedDomainError(domain, row.provider ?? "");
+    if (row.origin === "provider") throw new ListedDomainError(domain, row.provider ?? "");
+    const { rows } = await this.#db.execute({
+      sql: `${aliasesOf} ORDER BY a.domain LIMIT 10`,
+      params: [domain],
+    });
+    throw new WriteError("conflict", [
+      {
+        path: ["domain"],
+        message: `aliases point at ${domain}: ${rows.map((r) => String(r.domain)).join(", ")}; delete them first, or delete with cascade (?cascade=true, mailconf domains remove --cascade) to delete them too`,
+      },
+    ]);
   }
 }
+
+/**
+ * SQL join condition: alias row `a` points at domain row `t`, exactly or through `t`'s wildcard
+ * (`*.example.com` serves every name under example.com).
+ */
+const ALIAS_TARGETS = `(a.alias_of = t.domain OR (substr(t.domain, 1, 2) = '*.' AND substr(a.alias_of, -(length(t.domain) - 1)) = substr(t.domain, 2)))`;
 
 /**
  * An assertion inside a transaction: when `condition` holds, the statement inserts a row that

@@ -3,13 +3,18 @@
  *
  * - UTF-8 without BOM, `<?xml version="1.0" encoding="UTF-8"?>`, every value escaped.
  * - Exactly one `emailProvider` whose `id` is a host name (Thunderbird for Android rejects others).
- * - The queried domain is the first `domain`; wildcard entries are not listed.
+ * - The queried domain is the first `domain`; the provider's other domains follow only when its
+ *   list is public (`listDomains`: built-in and ISPDB providers), never wildcard entries, and never
+ *   domains assigned one by one (they are not in `provider.domains`), so a hosting provider's
+ *   customer list is not published to anyone who asks.
+ * - Exchange-family servers (`exchangeServers`: exchange, ews, owa, graph) follow IMAP/POP3, as in
+ *   the ISPDB; `webMail` and server `restriction` are written as the ISPDB writes them.
  * - Servers in the provider's order of preference; user names keep their placeholders
  *   (`%EMAILADDRESS%` …) because clients expand them; `%EMAILDOMAIN%` in host names is expanded.
  * - Never a `<password>`.
  */
 import { expandPlaceholders } from "../providers/account.ts";
-import type { IncomingServer, OutgoingServer, Provider } from "../providers/model.ts";
+import type { ExchangeServer, IncomingServer, OutgoingServer, Provider } from "../providers/model.ts";
 import { element, escapeXml } from "./xml.ts";
 
 /** Input of {@link renderAutoconfig}: the provider and the mail domain the client asked for. */
@@ -26,8 +31,11 @@ export interface AutoconfigInput {
 export function renderAutoconfig({ provider, domain }: AutoconfigInput): string {
   const lookup = { domain };
   const lines: string[] = ['<?xml version="1.0" encoding="UTF-8"?>', '<clientConfig version="1.1">'];
-  lines.push(`  <emailProvider id="${escapeXml(provider.id)}">`);
-  const domains = [domain, ...provider.domains.filter((d) => d !== domain && !d.startsWith("*."))];
+  lines.push(`  <emailProvider id="${escapeXml(provider.emailProviderId ?? provider.id)}">`);
+  const others = provider.listDomains
+    ? provider.domains.filter((d) => d !== domain && !d.startsWith("*."))
+    : [];
+  const domains = [domain, ...others];
   for (const d of domains) lines.push(element("domain", d, "    "));
   lines.push(element("displayName", provider.displayName, "    "));
   if (provider.displayShortName) lines.push(element("displayShortName", provider.displayShortName, "    "));
@@ -39,6 +47,7 @@ export function renderAutoconfig({ provider, domain }: AutoconfigInput): string 
     lines.push(element("socketType", s.socketType, "      "));
     lines.push(element("username", s.username, "      "));
     for (const a of s.authentication) lines.push(element("authentication", a, "      "));
+    if (s.restriction) lines.push(element("restriction", s.restriction, "      "));
     lines.push(...extra);
     lines.push(`    </${tag}>`);
   };
@@ -53,6 +62,7 @@ export function renderAutoconfig({ provider, domain }: AutoconfigInput): string 
         : [];
     server("incomingServer", s, extra);
   }
+  for (const s of provider.exchangeServers ?? []) exchangeServer(lines, s);
   for (const s of provider.outgoing) server("outgoingServer", s);
 
   for (const doc of provider.documentation) {
@@ -63,6 +73,7 @@ export function renderAutoconfig({ provider, domain }: AutoconfigInput): string 
     lines.push("    </documentation>");
   }
   lines.push("  </emailProvider>");
+  if (provider.webMail) webMail(lines, provider.webMail);
   if (provider.oauth2) {
     const o = provider.oauth2;
     lines.push("  <oAuth2>");
@@ -74,4 +85,50 @@ export function renderAutoconfig({ provider, domain }: AutoconfigInput): string 
   }
   lines.push("</clientConfig>", "");
   return lines.join("\n");
+}
+
+/** One Exchange-family `incomingServer` (reference/autoconfig.md §1.4): URL types, or the combined `exchange`. */
+function exchangeServer(lines: string[], s: ExchangeServer): void {
+  lines.push(`    <incomingServer type="${s.type}">`);
+  if (s.type === "exchange") {
+    lines.push(element("hostname", s.hostname, "      "));
+    lines.push(element("port", s.port, "      "));
+    lines.push(element("socketType", s.socketType, "      "));
+  }
+  lines.push(element("username", s.username, "      "));
+  for (const a of s.authentication) lines.push(element("authentication", a, "      "));
+  if (s.type === "exchange") {
+    if (s.owaURL) lines.push(element("owaURL", s.owaURL, "      "));
+    if (s.ewsURL) lines.push(element("ewsURL", s.ewsURL, "      "));
+    if (s.easURL) lines.push(element("easURL", s.easURL, "      "));
+    if (s.useGlobalPreferredServer !== undefined)
+      lines.push(element("useGlobalPreferredServer", String(s.useGlobalPreferredServer), "      "));
+  } else lines.push(element("url", s.url, "      "));
+  lines.push("    </incomingServer>");
+}
+
+/** clientConfig `webMail`, a child of `clientConfig` as in the ISPDB (reference/autoconfig.md §1.2). */
+function webMail(lines: string[], w: NonNullable<Provider["webMail"]>): void {
+  const field = (tag: string, f: { id?: string; name?: string } | undefined) => {
+    if (!f) return;
+    const attrs = [
+      f.id !== undefined && ` id="${escapeXml(f.id)}"`,
+      f.name !== undefined && ` name="${escapeXml(f.name)}"`,
+    ]
+      .filter(Boolean)
+      .join("");
+    lines.push(`      <${tag}${attrs}/>`);
+  };
+  lines.push("  <webMail>");
+  if (w.loginPage) lines.push(`    <loginPage url="${escapeXml(w.loginPage)}"/>`);
+  const info = w.loginPageInfo;
+  if (info) {
+    lines.push(`    <loginPageInfo url="${escapeXml(info.url)}">`);
+    if (info.username !== undefined) lines.push(element("username", info.username, "      "));
+    field("usernameField", info.usernameField);
+    field("passwordField", info.passwordField);
+    field("loginButton", info.loginButton);
+    lines.push("    </loginPageInfo>");
+  }
+  lines.push("  </webMail>");
 }

@@ -75,31 +75,63 @@ function davCard(label: string, kind: "caldav" | "carddav", d: GuideDav): string
 </div>`;
 }
 
+/** The Add Account path of Apple's Mail for a built-in account type (support.apple.com/HT201320). */
+function appleAddAccount(type: string | undefined, fallback: string): string {
+  return `<strong>Settings → Apps → Mail → Mail Accounts → Add Account → ${h(type ?? fallback)}</strong> (on a Mac: <strong>System Settings → Internet Accounts</strong>)`;
+}
+
+function appPasswordLink(g: SettingsGuide): string {
+  return g.signIn.appPasswordUrl
+    ? ` Make one at <a href="${h(g.signIn.appPasswordUrl)}" rel="noopener noreferrer" id="app-password-link">${h(g.signIn.appPasswordUrl)}</a>.`
+    : "";
+}
+
 function passwordLine(g: SettingsGuide): string {
   if (g.signIn.oauth2Only)
     return "<p>Sign-in: the mail app opens the provider's own sign-in page (OAuth2); a password typed into the app is not accepted.</p>";
   const servers = [...g.incoming, ...g.outgoing];
   const sameLogin = new Set(servers.map((s) => s.username)).size === 1;
+  const same = sameLogin ? " Outgoing mail uses the same user name and password." : "";
+  if (g.signIn.passwordKind === "app-password") {
+    const oauth = g.signIn.oauth2
+      ? " Mail apps that offer the provider's own sign-in (OAuth2) need no app password."
+      : "";
+    return `<p id="password-kind"><strong>Password: an app password, not your account password</strong>: ${h(g.provider.displayName)} refuses the account password in mail apps.${appPasswordLink(g)}${h(oauth + same)}</p>`;
+  }
   const password =
     g.signIn.oauth2 || g.notes.length > 0
       ? `Password: your e-mail password, or an app password where the provider asks for one${g.notes.length ? " (see the notes)" : ""}.`
       : "Password: your e-mail password.";
-  return `<p>${h(password)}${sameLogin ? " Outgoing mail uses the same user name and password." : ""}</p>`;
+  return `<p>${h(password + same)}</p>`;
+}
+
+/** The built-in account type recommendation for Apple devices, when the provider has one. */
+function builtInAccount(g: SettingsGuide): string {
+  const type = g.signIn.appleAccountType;
+  if (!type) return "";
+  return `<p id="apple-built-in"><strong>Recommended:</strong> add the account with Apple's built-in ${h(type)} account type, which signs in with ${h(g.provider.displayShortName ?? g.provider.displayName)} itself: ${appleAddAccount(type, type)}.</p>`;
 }
 
 function appleSection(g: SettingsGuide): string {
   const link = g.links.mobileconfig;
-  if (g.signIn.oauth2Only || !g.signIn.password) {
+  if (!link || g.signIn.oauth2Only || !g.signIn.password) {
     return `<section class="card" id="apple">
 <h2>iPhone, iPad and Mac</h2>
-<p>${h(g.provider.displayName)} needs its own sign-in, which a profile cannot do. Add the account with the built-in option instead: <strong>Settings → Apps → Mail → Mail Accounts → Add Account</strong> (on a Mac: <strong>System Settings → Internet Accounts</strong>) and choose ${h(g.provider.displayShortName ?? g.provider.displayName)} from the list.</p>
+${
+  g.signIn.appleAccountType
+    ? builtInAccount(g)
+    : `<p>${h(g.provider.displayName)} needs its own sign-in, which a profile cannot do. Add the account with the built-in option instead: ${appleAddAccount(undefined, g.provider.displayShortName ?? g.provider.displayName)}, choosing ${h(g.provider.displayShortName ?? g.provider.displayName)} from the list if it is there.</p>`
+}
+<p>A configuration profile cannot sign in to ${h(g.provider.displayName)}, so none is offered.</p>
 </section>`;
   }
+  const typed = g.signIn.passwordKind === "app-password" ? "an app password" : "your password";
   return `<section class="card" id="apple">
 <h2>iPhone, iPad and Mac</h2>
+${builtInAccount(g)}
 <div class="apple">
 <div class="apple-text">
-<p>A configuration profile sets up the account in Apple Mail with these settings; you type only your password.</p>
+<p>${g.signIn.appleAccountType ? "Or use a" : "A"} configuration profile: it sets up the account in Apple Mail with these settings; you type only ${typed}.${g.signIn.passwordKind === "app-password" ? appPasswordLink(g) : ""}</p>
 <p><a class="button" id="profile-link" href="${h(link)}">Download profile for ${h(g.email)}</a></p>
 <p class="hint">On iPhone and iPad, open this page in <strong>Safari</strong>: other browsers save the profile as a file instead of offering to install it. After the download, open <strong>Settings → Profile Downloaded</strong> within 8 minutes and tap <strong>Install</strong>.</p>
 </div>
@@ -111,12 +143,17 @@ function appleSection(g: SettingsGuide): string {
 function steps(g: SettingsGuide): string {
   const imapFirst = g.incoming[0]?.protocol ?? "IMAP";
   const email = `<strong>${h(g.email)}</strong>`;
+  const typed = g.signIn.passwordKind === "app-password" ? "your app password" : "your password";
+  const builtIn = g.signIn.appleAccountType
+    ? `<li>Open <strong>Settings → Apps → Mail → Mail Accounts → Add Account</strong>, choose <strong>${h(g.signIn.appleAccountType)}</strong> and sign in on the page that opens (recommended).</li>\n`
+    : "";
   const apple =
-    g.signIn.oauth2Only || !g.signIn.password
-      ? `<li>Open <strong>Settings → Apps → Mail → Mail Accounts → Add Account</strong> and choose ${h(g.provider.displayShortName ?? g.provider.displayName)}.</li>
+    !g.links.mobileconfig || g.signIn.oauth2Only || !g.signIn.password
+      ? builtIn ||
+        `<li>Open <strong>Settings → Apps → Mail → Mail Accounts → Add Account</strong> and choose ${h(g.provider.displayShortName ?? g.provider.displayName)}.</li>
 <li>Sign in on the page that opens.</li>`
-      : `<li>Tap <strong>Download profile</strong> above in Safari (or scan the QR code), then <strong>Allow</strong>.</li>
-<li>Open <strong>Settings → Profile Downloaded → Install</strong> and enter your password when asked.</li>
+      : `${builtIn}<li>${builtIn ? "Or tap" : "Tap"} <strong>Download profile</strong> above in Safari (or scan the QR code), then <strong>Allow</strong>.</li>
+<li>Open <strong>Settings → Profile Downloaded → Install</strong> and enter ${typed} when asked.</li>
 <li>Without the profile: <strong>Settings → Apps → Mail → Mail Accounts → Add Account → Other → Add Mail Account</strong>, then enter the values above. On a Mac, open the downloaded profile and install it in <strong>System Settings</strong> (Profiles or Device Management).</li>`;
   return `<section class="card" id="steps">
 <h2>Step by step</h2>
@@ -124,7 +161,7 @@ function steps(g: SettingsGuide): string {
 <summary>Thunderbird</summary>
 <ol>
 <li>Open <strong>Account Settings → Account Actions → Add Mail Account</strong>.</li>
-<li>Enter your name, ${email}${g.signIn.oauth2Only ? "" : " and your password"}, then click <strong>Continue</strong>: Thunderbird finds these settings by itself.${g.signIn.oauth2Only ? " Sign in on the page that opens." : ""}</li>
+<li>Enter your name, ${email}${g.signIn.oauth2Only ? "" : g.signIn.passwordKind === "app-password" ? " and an app password (if Thunderbird opens the provider's sign-in page instead, sign in there)" : " and your password"}, then click <strong>Continue</strong>: Thunderbird finds these settings by itself.${g.signIn.oauth2Only ? " Sign in on the page that opens." : ""}</li>
 <li>Choose <strong>${h(imapFirst)}</strong> and click <strong>Done</strong>. To enter the values yourself, click <strong>Configure manually</strong>.</li>
 </ol>
 </details>

@@ -23,6 +23,21 @@ const APPLE_AUTH: Partial<Record<AuthenticationMethod, string>> = {
   "smtp-after-pop": "EmailAuthNone",
 };
 
+/**
+ * Why no profile can sign this account in, or `undefined` when one can: Apple Mail's profile keys
+ * know passwords (plain, CRAM-MD5), NTLM and none (com.apple.mail.managed.yaml
+ * `*MailServerAuthentication`), but not OAuth2. When the servers a profile would use (see
+ * {@link preferredServer}) take none of those, as at Outlook.com (OAuth2 only), a profile would ask
+ * for a password the server refuses, so none is served.
+ */
+export function profileProblem(account: AccountSettings): string | undefined {
+  const servers = [preferredServer(account.incoming), preferredServer(account.outgoing)];
+  const blocked = servers.filter((s) => s && !s.authentication.some((m) => APPLE_AUTH[m] !== undefined));
+  if (blocked.length === 0) return undefined;
+  const methods = [...new Set(blocked.flatMap((s) => s?.authentication ?? []))].join(", ");
+  return `${account.provider.displayName} accepts only ${methods} sign-in, which a configuration profile cannot set up`;
+}
+
 /** The first method Apple Mail supports; OAuth2-only servers fall back to a password prompt. */
 export function appleAuthentication(methods: readonly AuthenticationMethod[]): string {
   for (const m of methods) {

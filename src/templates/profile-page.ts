@@ -10,7 +10,21 @@ import { escapeHtml, renderPage } from "./html.ts";
 export type ProfileProblem =
   | { kind: "missing" }
   | { kind: "malformed"; value: string }
-  | { kind: "unknown-domain"; domain: string };
+  | { kind: "unknown-domain"; domain: string }
+  | {
+      /** The provider's servers take no method a profile can set up (OAuth2 only, as at Outlook.com). */
+      kind: "no-profile";
+      address: string;
+      /** Why, from profileProblem (src/templates/mobileconfig.ts). */
+      reason: string;
+      /** Apple's built-in account type that signs in, if the provider has one. */
+      appleAccountType?: string;
+    };
+
+/** Where Apple devices add an account of a built-in type (support.apple.com/HT201320). */
+export function appleAddAccountPath(type?: string): string {
+  return `Settings → Apps → Mail → Mail Accounts → Add Account${type ? ` → ${type}` : ""} (on a Mac: System Settings → Internet Accounts)`;
+}
 
 /** One sentence naming the `email` parameter and the problem (also the plain-text answer). */
 export function profileProblemText(problem: ProfileProblem, path: string): string {
@@ -21,6 +35,8 @@ export function profileProblemText(problem: ProfileProblem, path: string): strin
       return `The email parameter ${JSON.stringify(clip(problem.value))} is not an e-mail address; expected something like you@example.com.`;
     case "unknown-domain":
       return `There are no settings for ${problem.domain} on this server, so no profile can be made for it.`;
+    case "no-profile":
+      return `No profile for ${problem.address}: ${problem.reason}. Add the account on the device instead: ${appleAddAccountPath(problem.appleAccountType)}${problem.appleAccountType ? ", then sign in on the page that opens" : ", or use a mail app that supports the provider's sign-in"}.`;
   }
 }
 
@@ -31,6 +47,14 @@ export function profileProblemText(problem: ProfileProblem, path: string): strin
  * @param path the profile path the request came to, e.g. `/mobileconfig` (escaped here)
  */
 export function renderProfileProblemPage(problem: ProfileProblem, path: string): string {
+  if (problem.kind === "no-profile") {
+    return renderPage({
+      title: "Mail profile for iPhone, iPad and Mac",
+      main: `<h1>Mail profile for iPhone, iPad and Mac</h1>
+<div class="note" id="no-profile"><p>${escapeHtml(profileProblemText(problem, path))}</p></div>`,
+      footer: "Apple's built-in account types sign in with the provider's own page; no profile is needed.",
+    });
+  }
   const value = problem.kind === "malformed" ? clip(problem.value) : "";
   return renderPage({
     title: "Mail profile for iPhone, iPad and Mac",

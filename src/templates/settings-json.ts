@@ -17,7 +17,7 @@ import type {
   OutgoingServer,
   SocketType,
 } from "../providers/model.ts";
-import { preferredServer } from "./mobileconfig.ts";
+import { preferredServer, profileProblem } from "./mobileconfig.ts";
 import { PACC_PATH, paccAnswer } from "./pacc.ts";
 
 /** socketType in the words mail apps use in their manual setup (Thunderbird: "SSL/TLS", "STARTTLS", "None"). */
@@ -38,6 +38,12 @@ export const AUTHENTICATION_TEXT: Record<AuthenticationMethod, string> = {
   "TLS-client-cert": "TLS client certificate",
   "smtp-after-pop": "SMTP after POP (check mail first)",
   none: "No authentication",
+};
+
+/** Words for the password methods when the provider takes only app passwords (`signIn.password: app-password`). */
+export const APP_PASSWORD_TEXT: Partial<Record<AuthenticationMethod, string>> = {
+  "password-cleartext": "App password (not your account password)",
+  "password-encrypted": "App password, encrypted (CRAM-MD5)",
 };
 
 const PROTOCOL = { imap: "IMAP", pop3: "POP3", smtp: "SMTP" } as const;
@@ -77,6 +83,26 @@ export interface GuideDav {
 }
 
 /**
+ * How people sign in, from the servers' `authentication` lists and the provider's `signIn` setting.
+ */
+export interface GuideSignIn {
+  /** The recommended servers take a password (the account's, or an app password: see `passwordKind`). */
+  password: boolean;
+  /** Some server offers OAuth2 (the provider's own sign-in page). */
+  oauth2: boolean;
+  /** No server takes anything but OAuth2: a typed password is refused, and there is no profile. */
+  oauth2Only: boolean;
+  /** What the password fields take: `account` (the account's password) or `app-password` (only a password made for one app). */
+  passwordKind: "account" | "app-password";
+  /** Where an app password is made (provider setting `signIn.appPasswordUrl`). */
+  appPasswordUrl?: string;
+  /** The account type of Apple's Add Account list that signs in properly (e.g. `Google`, `iCloud`). */
+  appleAccountType?: string;
+  /** Whether an Apple profile can sign in (false when its servers take only OAuth2); else `links.mobileconfig` is absent. */
+  profile: boolean;
+}
+
+/**
  * The JSON document of `GET /api/v1/settings?email=…` (see {@link settingsOpenApiSchema}).
  */
 export interface SettingsGuide {
@@ -89,17 +115,14 @@ export interface SettingsGuide {
   outgoing: GuideServer[];
   caldav?: GuideDav;
   carddav?: GuideDav;
-  /**
-   * How people sign in: `password` if the recommended servers take a password, `oauth2` if any
-   * server offers OAuth2, `oauth2Only` if no server takes anything but OAuth2.
-   */
-  signIn: { password: boolean; oauth2: boolean; oauth2Only: boolean };
+  /** How people sign in (see {@link GuideSignIn}). */
+  signIn: GuideSignIn;
   /** The provider's notes for people (e.g. app passwords), verbatim. */
   notes: string[];
   /** Links to the provider's own setup help; `description` is the English text, else the first, else the URL. */
   documentation: { url: string; description: string }[];
-  /** Absolute URLs on this server (from the configured public URL, never the Host header). */
-  links: { mobileconfig: string; autoconfig: string; autodiscover: string };
+  /** Absolute URLs on this server (from the configured public URL, never the Host header); `mobileconfig` only when `signIn.profile`. */
+  links: { mobileconfig?: string; autoconfig: string; autodiscover: string };
   /** What PACC clients get (src/templates/pacc.ts; the document is one per domain). */
   pacc: GuidePacc;
 }
@@ -136,7 +159,12 @@ function guidePacc(account: AccountSettings): GuidePacc {
   };
 }
 
-function server(s: IncomingServer | OutgoingServer, recommended: S | undefined): GuideServer {
+function server(
+  s: IncomingServer | OutgoingServer,
+  recommended: S | undefined,
+  appPassword: boolean,
+): GuideServer {
+  const words = (a: AuthenticationMethod) => (appPassword && APP_PASSWORD_TEXT[a]) || AUTHENTICATION_TEXT[a];
   return {
     type: s.type,
     protocol: PROTOCOL[s.type],
@@ -146,7 +174,7 @@ function server(s: IncomingServer | OutgoingServer, recommended: S | undefined):
     security: SECURITY_TEXT[s.socketType],
     username: s.username,
     authentication: [...s.authentication],
-    authenticationText: s.authentication.map((a) => AUTHENTICATION_TEXT[a]),
+    authenticationText: s.authentication.map(words),
     recommended: s === recommended,
   };
 }
@@ -184,6 +212,9 @@ export function settingsGuide(account: AccountSettings, publicUrl: string): Sett
   const all = [...account.incoming, ...account.outgoing];
   const takesPassword = (s: S | undefined) =>
     s?.authentication.some((a) => PASSWORD_METHODS.includes(a)) ?? false;
+  const signIn = provider.signIn;
+  const appPassword = signIn?.password === "app-password";
+  const profile = profileProblem(account) === undefined;
   const documentation = provider.documentation.map((d) => ({
     url: d.url,
     description: d.descr.en ?? Object.values(d.descr)[0] ?? d.url,
@@ -196,19 +227,23 @@ export function settingsGuide(account: AccountSettings, publicUrl: string): Sett
       displayName: provider.displayName,
       ...(provider.displayShortName ? { displayShortName: provider.displayShortName } : {}),
     },
-    incoming: account.incoming.map((s) => server(s, inPreferred)),
-    outgoing: account.outgoing.map((s) => server(s, outPreferred)),
+    incoming: account.incoming.map((s) => server(s, inPreferred, appPassword)),
+    outgoing: account.outgoing.map((s) => server(s, outPreferred, appPassword)),
     ...(account.caldav ? { caldav: dav("caldav", account.caldav) } : {}),
     ...(account.carddav ? { carddav: dav("carddav", account.carddav) } : {}),
     signIn: {
       password: takesPassword(inPreferred) && takesPassword(outPreferred),
       oauth2: all.some((s) => s.authentication.includes("OAuth2")),
       oauth2Only: all.every((s) => s.authentication.every((a) => a === "OAuth2")),
+      passwordKind: appPassword ? "app-password" : "account",
+      ...(signIn?.appPasswordUrl ? { appPasswordUrl: signIn.appPasswordUrl } : {}),
+      ...(signIn?.appleAccountType ? { appleAccountType: signIn.appleAccountType } : {}),
+      profile,
     },
     notes: [...provider.notes],
     documentation,
     links: {
-      mobileconfig: profileUrl(base, address.address),
+      ...(profile ? { mobileconfig: profileUrl(base, address.address) } : {}),
       autoconfig: `${base}/mail/config-v1.1.xml?emailaddress=${encodeURIComponent(address.address)}`,
       autodiscover: `${base}/autodiscover/autodiscover.xml`,
     },
@@ -303,11 +338,27 @@ export const settingsOpenApiSchema = {
     carddav: davSchema,
     signIn: {
       type: "object",
-      required: ["password", "oauth2", "oauth2Only"],
+      required: ["password", "oauth2", "oauth2Only", "passwordKind", "profile"],
       properties: {
-        password: { type: "boolean" },
-        oauth2: { type: "boolean" },
-        oauth2Only: { type: "boolean" },
+        password: { type: "boolean", description: "the recommended servers take a password" },
+        oauth2: { type: "boolean", description: "some server offers OAuth2" },
+        oauth2Only: { type: "boolean", description: "no server takes anything but OAuth2" },
+        passwordKind: {
+          type: "string",
+          enum: ["account", "app-password"],
+          description:
+            "app-password: the account password is refused; only a password made for one app works",
+        },
+        appPasswordUrl: { type: "string", format: "uri", description: "where an app password is made" },
+        appleAccountType: {
+          type: "string",
+          example: "Google",
+          description: "the account type of Apple's Add Account list that signs in properly",
+        },
+        profile: {
+          type: "boolean",
+          description: "an Apple profile can sign in; else links.mobileconfig is absent",
+        },
       },
     },
     notes: { type: "array", items: { type: "string" } },
@@ -321,7 +372,7 @@ export const settingsOpenApiSchema = {
     },
     links: {
       type: "object",
-      required: ["mobileconfig", "autoconfig", "autodiscover"],
+      required: ["autoconfig", "autodiscover"],
       properties: {
         mobileconfig: { type: "string", format: "uri" },
         autoconfig: { type: "string", format: "uri" },

@@ -198,7 +198,8 @@ async function buildApp(env: WorkerEnv, options: WorkerOptions): Promise<Hono> {
     sql = d1Driver(env.DB);
     try {
       const applied = await applyMigrations(sql, MIGRATIONS);
-      if (applied.length > 0) log(`mailconf: D1 migrations applied: ${applied.join(", ")}`);
+      // Information, not an error: wrangler prints console.error as "✘ [ERROR]".
+      if (applied.length > 0) console.log(`mailconf: D1 migrations applied: ${applied.join(", ")}`);
     } catch (e) {
       throw new DatabaseUnavailableError(`D1 migrations failed: ${(e as Error).message}`);
     }

@@ -1,8 +1,10 @@
 /**
  * Runs in its own process (test/worker-dev.test.ts starts it, inside a network namespace with
  * loopback only when the machine allows): starts `wrangler dev` on 127.0.0.1, sends it every
- * shared end-to-end case (all but the signed-profile ones: wrangler dev has no fixed clock), stops it by PID and prints `{"answers": {<case id>: [answer…]}}` (bodies
- * base64) and `"raw": {<label>: raw answer}` for RAW_REQUESTS as JSON on stdout. On failure: exit 1 and wrangler's output on stderr.
+ * shared end-to-end case (all but the signed-profile ones: wrangler dev has no fixed clock), then the
+ * RAW_REQUESTS, stops it by PID and prints `{"answers": {<case id>: [answer…]}, "output": <wrangler's
+ * output before the raw requests>, "raw": {<label>: raw answer}}` (bodies base64) as JSON on stdout.
+ * On failure: exit 1 and wrangler's output on stderr.
  *
  *   node --import tsx test/helpers/wrangler-dev-runner.ts
  */
@@ -28,9 +30,11 @@ try {
     for (const request of c.requests) list.push(await target(request));
     answers[c.id] = list;
   }
+  // wrangler's output before the raw requests, whose refusals workerd logs as uncaught exceptions.
+  const output = dev.output();
   const raw: Record<string, string> = {};
   for (const [label, text] of Object.entries(RAW_REQUESTS)) raw[label] = await rawRequest(dev.url, text);
-  process.stdout.write(JSON.stringify({ answers: encodeAnswers(answers), raw }));
+  process.stdout.write(JSON.stringify({ answers: encodeAnswers(answers), output, raw }));
 } catch (e) {
   process.stderr.write(`${(e as Error).message}\n${dev.output()}`);
   process.exitCode = 1;

@@ -36,7 +36,7 @@ describe("bundled settings", () => {
     const store = bundledStore([
       {
         source: "override.yaml",
-        settings: { providers: [{ ...provider, domains: ["gmail.com"] }], aliases: {} },
+        settings: { providers: [{ ...provider, domains: ["gmail.com"] }], aliases: {}, assignedDomains: {} },
       },
     ]);
     expect(await store.resolve("gmail.com")).toMatchObject({ source: "override.yaml" });
