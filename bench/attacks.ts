@@ -9,8 +9,17 @@
  *   which compared each attribute with every earlier one at 12x the cost of a normal request, could
  *   not keep up with), each a 16 KiB Autodiscover body with 1,900 attributes.
  *
- * With `--check`, a ratio over {@link MAX_RATIO} fails. The idle p99 is floored at 1 ms, so that
- * sub-millisecond noise on a shared machine does not make a ratio.
+ * Idle and attack windows are interleaved ({@link ROUNDS} rounds of one idle window, then one window
+ * under attack), and each p99 is taken over all windows of its kind, so that load from other
+ * processes that comes and goes lands on both sides of the ratio rather than on one. The idle p99
+ * is floored at 1 ms, so that sub-millisecond noise does not make a ratio.
+ *
+ * With `--check`, a scenario fails only if the ratio is over {@link MAX_RATIO} AND the normal p99
+ * under attack is over {@link MAX_ATTACK_P99_MS}. The ratio alone is noise on a shared machine
+ * (measured on 2 busy cores: 0.37x to 64x for the same code, i.e. up to ~64 ms against a 1 ms
+ * floor); the defects it guards against stalled a normal request for 7.8-13.6 s. A failing
+ * scenario is measured again, up to {@link ATTEMPTS} times, and the best attempt counts. The ratio
+ * is always printed.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -18,11 +27,19 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Options, Result } from "autocannon";
+import { ensureBuilt } from "./startup.ts";
 
 /** Normal-request p99 under attack, at most this many times the idle p99 (`--check`). */
 export const MAX_RATIO = 2;
-/** Measurements per scenario at most, while the ratio misses the bound. */
-const ATTEMPTS = 3;
+/**
+ * Normal-request p99 under attack (ms) that `--check` tolerates whatever the ratio: well above
+ * scheduler noise on a loaded machine (tens of ms), far below the stalls of the defects (seconds).
+ */
+export const MAX_ATTACK_P99_MS = 250;
+/** Idle/attack window pairs per measurement (interleaved). */
+const ROUNDS = 3;
+/** Measurements per scenario at most, while it misses both bounds. */
+const ATTEMPTS = 2;
 
 /** What bench/run.ts lends: its autocannon runner (per-response latencies in ms) and percentile. */
 export interface AttackTools {
@@ -34,6 +51,7 @@ export interface AttackTools {
 
 /** Starts `mailconf serve` on a free port with rate limits off; resolves with its URL. */
 async function startMailconf(): Promise<{ child: ChildProcess; url: string }> {
+  ensureBuilt(); // bin/mailconf.js runs dist/: a fresh clone (CI runs the bench first) has none yet
   const dir = mkdtempSync(join(tmpdir(), "mailconf-bench-"));
   const bin = resolve(import.meta.dirname, "../bin/mailconf.js");
   const follow = resolve(import.meta.dirname, "follow-parent.mjs");
@@ -116,15 +134,18 @@ export async function runAttackScenarios(tools: AttackTools): Promise<string[]> 
       connections: 1,
       duration: tools.duration,
     };
+    const window = Math.max(1, tools.duration / 2);
+    /** Latencies (ms) of one window of the normal client; a non-200 answer or an error is a failure. */
     const measure = async (label: string) => {
-      const { latencies, statuses, result } = await tools.load(normal);
+      const { latencies, statuses, result } = await tools.load({ ...normal, duration: window });
       if ((statuses.get(200) ?? 0) !== latencies.length || result.errors > 0)
         failures.push(`${label}: ${JSON.stringify(Object.fromEntries(statuses))}, ${result.errors} errors`);
-      return tools.percentile(latencies, 99);
+      return latencies;
     };
     await tools.load({ ...normal, duration: 1 }); // warm-up
     console.log(
-      "\nattacks (normal client: 1 connection, autoconfig GET)      idle p99 ms  attack p99 ms  ratio",
+      `\nattacks (normal client: 1 connection, autoconfig GET; ${ROUNDS} x ${window} s idle/attack interleaved)\n` +
+        `  ${"scenario".padEnd(56)} idle p99 ms  attack p99 ms  ratio`,
     );
     const body = attributeHeavyBody();
     const scenarios: { label: string; start: () => () => Promise<unknown> }[] = [
@@ -152,26 +173,35 @@ export async function runAttackScenarios(tools: AttackTools): Promise<string[]> 
       },
     ];
     for (const scenario of scenarios) {
-      // Other processes only ever add latency: a ratio over the bound is measured again, up to
-      // ATTEMPTS times, and the best counts; every run is printed.
-      const ratios: number[] = [];
+      // Other processes only ever add latency: a scenario over both bounds is measured again, up
+      // to ATTEMPTS times, and the best attempt counts; every attempt is printed.
+      const misses: string[] = [];
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-        const idle = await measure("idle");
-        const stop = scenario.start();
-        await new Promise((r) => setTimeout(r, 500)); // the attack is under way
-        const p99 = await measure(scenario.label);
-        await stop();
-        const ratio = p99 / Math.max(idle, 1);
-        ratios.push(ratio);
-        const label = attempt === 1 ? scenario.label : `  again (ratio was > ${MAX_RATIO})`;
+        const idle: number[] = [];
+        const attacked: number[] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          idle.push(...(await measure("idle")));
+          const stop = scenario.start();
+          await new Promise((r) => setTimeout(r, 500)); // the attack is under way
+          attacked.push(...(await measure(scenario.label)));
+          await stop();
+        }
+        const idleP99 = tools.percentile(idle, 99);
+        const p99 = tools.percentile(attacked, 99);
+        const ratio = p99 / Math.max(idleP99, 1);
+        const label = attempt === 1 ? scenario.label : "  again";
         console.log(
-          `  ${label.padEnd(56)} ${idle.toFixed(2).padStart(7)} ${p99.toFixed(2).padStart(13)}  ${ratio.toFixed(2)}x`,
+          `  ${label.padEnd(56)} ${idleP99.toFixed(2).padStart(11)} ${p99.toFixed(2).padStart(14)}  ${ratio.toFixed(2)}x`,
         );
-        if (ratio <= MAX_RATIO) break;
+        if (ratio <= MAX_RATIO || p99 <= MAX_ATTACK_P99_MS) {
+          misses.length = 0;
+          break;
+        }
+        misses.push(`${ratio.toFixed(2)}x (p99 ${p99.toFixed(0)} ms)`);
       }
-      if (Math.min(...ratios) > MAX_RATIO)
+      if (misses.length > 0)
         failures.push(
-          `${scenario.label}: normal p99 under attack ${ratios.map((r) => `${r.toFixed(2)}x`).join(", ")} idle > ${MAX_RATIO}x`,
+          `${scenario.label}: normal p99 under attack ${misses.join(", ")}: over ${MAX_RATIO}x idle and over ${MAX_ATTACK_P99_MS} ms`,
         );
     }
   } finally {

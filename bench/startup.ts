@@ -27,8 +27,8 @@ function newest(dir: string): number {
   );
 }
 
-/** Builds dist/ when it is missing or older than src/ (`npm run build`). */
-function ensureBuilt(): void {
+/** Builds dist/ when it is missing or older than src/ (`npm run build`); throws if the build fails. */
+export function ensureBuilt(): void {
   if (existsSync(COMPILED) && statSync(COMPILED).mtimeMs >= newest(join(ROOT, "src"))) return;
   const r = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`npm run build failed: ${r.stdout}${r.stderr}`);

@@ -28,6 +28,7 @@ const ROUTES: { path: string; param?: string }[] = [
   { path: "/mail/config-v1.1.xml", param: "emailaddress" },
   { path: "/.well-known/autoconfig/mail/config-v1.1.xml", param: "emailaddress" },
   { path: "/.well-known/mail-v1.xml" },
+  { path: "/.well-known/user-agent-configuration.json" }, // PACC: the domain comes from Host
   { path: "/v1.1/" },
   { path: "/autodiscover/autodiscover.xml" },
   { path: "/Autodiscover/Autodiscover.xml" },
@@ -62,7 +63,17 @@ const text = fc.oneof(
 );
 const method = fc.constantFrom("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PROPFIND");
 const host = fc.oneof(
-  fc.constantFrom("example.com", "autoconfig.gmail.com", "[::1]", "example.com:", "", "a".repeat(300)),
+  fc.constantFrom(
+    "example.com",
+    "autoconfig.gmail.com",
+    "ua-auto-config.gmail.com",
+    "ua-auto-config.gmail.com:",
+    "ua-auto-config.<script>.com",
+    "[::1]",
+    "example.com:",
+    "",
+    "a".repeat(300),
+  ),
   fc.domain(),
 );
 const body = fc.oneof(
@@ -105,5 +116,15 @@ describe("every public endpoint", () => {
       { numRuns: 400, seed: 13 },
     );
     expect(logs.filter((l) => l.startsWith("internal error"))).toEqual([]);
+  });
+
+  it("the PACC route in the list reaches its handler: a known ua-auto-config host gets the document", async () => {
+    const response = await app.request("/.well-known/user-agent-configuration.json", {
+      headers: { host: "ua-auto-config.gmail.com" },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(JSON.stringify(await response.json())).toContain("imap.gmail.com");
+    expect(ROUTES.map((r) => r.path)).toContain("/.well-known/user-agent-configuration.json");
   });
 });

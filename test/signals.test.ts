@@ -2,10 +2,12 @@
  * Signals to a real `mailconf serve` process: SIGHUP reloads the settings files (a changed file
  * gives new answers; a broken one keeps the old answers and logs one `file:line: path: rule` line),
  * SIGTERM drains (uploads in flight are all answered, then the process exits 0), and the grace
- * period bounds the drain.
+ * period bounds the drain. `mailconf reload --pid-file` sends the SIGHUP to the server named in the
+ * pid file `serve --pid-file` writes, and says why not (exit 1) when no server is there. `--watch`
+ * reloads on a file change by itself.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -80,6 +82,18 @@ const imapPort = async (url: string) => {
   const xml = await (await fetchBounded(`${url}/v1.1/reload.example`)).text();
   return /<incomingServer type="imap">[\s\S]*?<port>(\d+)<\/port>/.exec(xml)?.[1];
 };
+
+/** Runs `mailconf reload --pid-file <file>` (at most 30 s): exit code, stdout, stderr. */
+function reloadCommand(pidFile: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [BIN, "reload", "--pid-file", pidFile],
+      { timeout: 30_000 },
+      (error, stdout, stderr) => done({ code: error ? (error.code as number) : 0, stdout, stderr }),
+    );
+  });
+}
 
 /** Waits until `check` is true, polling every 50 ms, at most `ms`. */
 async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
@@ -186,5 +200,76 @@ describe("signals", () => {
     expect(await server.exited).toBe(0);
     expect(Date.now() - start).toBeLessThan(15_000);
     socket.destroy();
+  }, 90_000);
+
+  it("mailconf reload --pid-file: the server writes its pid, reloads on the command, removes the file on exit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mailconf-reload-cmd-"));
+    const file = join(dir, "settings.yaml");
+    const pidFile = join(dir, "mailconf.pid");
+    writeFileSync(file, settings("993"));
+    const server = await serve(["--config", file, "--pid-file", pidFile]);
+    expect(readFileSync(pidFile, "utf8")).toBe(`${server.process.pid}\n`);
+    expect(await imapPort(server.url)).toBe("993");
+
+    writeFileSync(file, settings("2993"));
+    const reloaded = await reloadCommand(pidFile);
+    expect(reloaded).toEqual({
+      code: 0,
+      stdout: `mailconf reload: sent SIGHUP to mailconf serve (pid ${server.process.pid})\n`,
+      stderr: "",
+    });
+    await until(async () => (await imapPort(server.url)) === "2993");
+    expect(server.stderr()).toContain("mailconf: SIGHUP: reloading the settings files");
+    expect(server.process.exitCode).toBeNull();
+
+    server.process.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(existsSync(pidFile)).toBe(false);
+    // The server is gone with its pid file: nothing to signal.
+    expect(await reloadCommand(pidFile)).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `mailconf reload: no pid file ${pidFile}: is mailconf serve running with --pid-file ${pidFile}?\n`,
+    });
+  }, 90_000);
+
+  it("mailconf reload: a stale or garbled pid file exits 1 and names the problem", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mailconf-reload-stale-"));
+    const pidFile = join(dir, "mailconf.pid");
+    // The pid of a process that has exited (a server killed with SIGKILL leaves such a file).
+    const gone = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+    await new Promise((r) => gone.on("exit", r));
+    writeFileSync(pidFile, `${gone.pid}\n`);
+    const stale = await reloadCommand(pidFile);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toBe(
+      `mailconf reload: stale pid file ${pidFile}: no process ${gone.pid} is running (mailconf serve ended without removing it)\n`,
+    );
+    writeFileSync(pidFile, "mailconf\n");
+    expect(await reloadCommand(pidFile)).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `mailconf reload: pid file ${pidFile}: expected a process id, got "mailconf"\n`,
+    });
+  }, 60_000);
+
+  it("--watch: a settings file written in place, then replaced by rename, gives new answers without a signal", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mailconf-watch-"));
+    const file = join(dir, "settings.yaml");
+    writeFileSync(file, settings("993"));
+    const server = await serve(["--config", file, "--watch"]);
+    expect(await imapPort(server.url)).toBe("993");
+
+    writeFileSync(file, settings("3993")); // written in place
+    await until(async () => (await imapPort(server.url)) === "3993", 10_000);
+
+    const next = join(dir, "settings.yaml.new"); // how editors save: a new file renamed over the old
+    writeFileSync(next, settings("4993"));
+    renameSync(next, file);
+    await until(async () => (await imapPort(server.url)) === "4993", 10_000);
+    expect(server.stderr()).not.toContain("SIGHUP");
+    expect(server.stderr()).toContain("reload: settings loaded (settings: ");
+    server.process.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
   }, 90_000);
 });

@@ -19,7 +19,11 @@ const RUNNER = "node --import tsx test/helpers/wrangler-dev-runner.ts";
 const NETNS = spawnSync("unshare", ["-n", "ip", "link", "set", "lo", "up"]).status === 0;
 
 /** Runs the runner (in a loopback-only network namespace if possible); resolves with its answers. */
-function runWranglerDev(): Promise<{ answers: Record<string, E2EAnswer[]>; output: string }> {
+function runWranglerDev(): Promise<{
+  answers: Record<string, E2EAnswer[]>;
+  output: string;
+  raw: Record<string, string>;
+}> {
   const command = NETNS ? "unshare" : "sh";
   const args = NETNS
     ? ["-n", "--", "sh", "-c", `ip link set lo up && exec ${RUNNER}`]
@@ -42,8 +46,12 @@ function runWranglerDev(): Promise<{ answers: Record<string, E2EAnswer[]>; outpu
       clearTimeout(timer);
       if (code !== 0) return reject(new Error(`wrangler dev runner failed (exit ${code}):\n${err}`));
       try {
-        const parsed = JSON.parse(out) as { answers: Record<string, EncodedAnswer[]>; output: string };
-        resolve({ answers: decodeAnswers(parsed.answers), output: parsed.output });
+        const parsed = JSON.parse(out) as {
+          answers: Record<string, EncodedAnswer[]>;
+          output: string;
+          raw: Record<string, string>;
+        };
+        resolve({ answers: decodeAnswers(parsed.answers), output: parsed.output, raw: parsed.raw });
       } catch (e) {
         reject(new Error(`wrangler dev runner printed no answers (${(e as Error).message}):\n${err}`));
       }
@@ -54,11 +62,13 @@ function runWranglerDev(): Promise<{ answers: Record<string, E2EAnswer[]>; outpu
 let node: RunningServer | undefined;
 let fromDev: Record<string, E2EAnswer[]> = {};
 let devOutput = "";
+let rawFromDev: Record<string, string> = {};
 beforeAll(async () => {
   let dev: Awaited<ReturnType<typeof runWranglerDev>>;
   [dev, node] = await Promise.all([runWranglerDev(), startE2EServer()]);
   fromDev = dev.answers;
   devOutput = dev.output;
+  rawFromDev = dev.raw;
 }, 130_000);
 afterAll(() => node?.close());
 
@@ -90,5 +100,27 @@ describe(`wrangler dev --local on 127.0.0.1${NETNS ? ", in a network namespace w
         expectSameAnswer((answers as E2EAnswer[])[i] as E2EAnswer, await toNode(request), c.volatile);
       }
     }
+  });
+
+  // Pinned, not wanted: workerd answers these itself before mailconf's fetch handler runs, and no
+  // Worker code, wrangler.toml setting or compatibility flag changes that (docs/operations.md,
+  // "Cloudflare Workers: what never reaches mailconf"). A change in workerd fails here, so the
+  // docs and mailconf's own 4xx rules can follow it.
+  it("pins workerd's own answers: 500 for a Host it cannot make a URL of, 501 for a method it does not know", () => {
+    const status = (label: string) => rawFromDev[label]?.split("\r\n")[0];
+    const internalError =
+      "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 21\r\n\r\nInternal Server Error";
+    expect(rawFromDev["Host: a b"]).toBe(internalError);
+    expect(rawFromDev["Host: a/b"]).toBe(internalError);
+    expect(rawFromDev["Host: example.com:99999"]).toBe(internalError);
+    for (const method of ["BREW", "MKCALENDAR"]) {
+      expect(status(`method ${method}`), method).toBe("HTTP/1.1 501 Not Implemented");
+      expect(rawFromDev[`method ${method}`], method).toMatch(/\r\n\r\nERROR: Unrecognized request method\.$/);
+    }
+    // What workerd passes on gets mailconf's own answers: an IPv6 Host literal, a WebDAV method.
+    expect(status("Host: [::ffff:127.0.0.1]")).toBe("HTTP/1.1 200 OK");
+    expect(rawFromDev["Host: [::ffff:127.0.0.1]"]).toMatch(/\r\n\r\nok\n$/);
+    expect(status("method PROPFIND")).toBe("HTTP/1.1 405 Method Not Allowed");
+    expect(rawFromDev["method PROPFIND"]).toContain("\r\nAllow: GET, HEAD\r\n");
   });
 });

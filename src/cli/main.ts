@@ -5,13 +5,15 @@
  *   mailconf serve [--port 8080] [--host 127.0.0.1] [--config FILE]… [--ispdb DIR] [--public-url URL]
  *                  [--sign-cert PEM --sign-key PEM [--sign-chain PEM]]
  *                  [--db ./mailconf.db|postgres://…] [--admin-token-file FILE] [--no-mx] [--dns-server IP[:PORT]]…
+ *                  [--pid-file FILE] …   (`mailconf serve --help`)
+ *   mailconf reload --pid-file FILE   (SIGHUP to that server: reload its settings files)
  *   mailconf check <address> [--config FILE]… [--ispdb DIR] [--db FILE|URL] [--no-mx]
  *   mailconf validate <settings file>…
  *   mailconf dns <domain> [--public-url URL] [--config FILE]… [--ispdb DIR] [--ttl S] [--check [--dns-server IP[:PORT]]… [--timeout MS]]
  *   mailconf providers|domains|import-ispdb|hash-token …   (publishing, src/cli/store.ts)
  *
  * Exit codes: 0 ok, 1 the check found nothing / validation failed / DNS records missing or
- * different, 2 bad usage or configuration, 3 `dns --check` could not look records up.
+ * different / no server to reload, 2 bad usage or configuration, 3 `dns --check` could not look records up.
  * A reader that closes the output early (`| head`) ends the output quietly, not the command.
  *
  * One module per command (src/cli/<command>.ts); each imports what its action needs when it runs,
@@ -26,6 +28,7 @@ import { registerDomains } from "./domains.ts";
 import { registerHashToken } from "./hash-token.ts";
 import { registerImportIspdb } from "./import-ispdb.ts";
 import { registerProviders } from "./providers.ts";
+import { registerReload } from "./reload.ts";
 import { registerServe } from "./serve.ts";
 import { registerValidate } from "./validate.ts";
 
@@ -49,6 +52,7 @@ export function program(): Command {
       process.exit(err.exitCode === 0 ? 0 : 2);
     });
   registerServe(cmd);
+  registerReload(cmd);
   registerCheck(cmd);
   registerValidate(cmd);
   registerDns(cmd);

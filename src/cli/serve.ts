@@ -28,6 +28,7 @@ interface ServeCommandOptions {
   shutdownGrace: number;
   maxPipelined: number;
   watch?: boolean;
+  pidFile?: string;
 }
 
 /** Adds `serve` to the program. */
@@ -118,6 +119,11 @@ export function registerServe(cmd: Command): void {
         .argParser(parseIntegerIn(1, 1000)),
     )
     .option("--watch", "reload settings files and the ISPDB folder when they change (SIGHUP always does)")
+    .addOption(
+      new Option("--pid-file <file>", "write the process id here once listening (for mailconf reload)").env(
+        "MAILCONF_PID_FILE",
+      ),
+    )
     .action(serve);
 }
 
@@ -168,6 +174,20 @@ async function serve(opts: ServeCommandOptions): Promise<void> {
     maxPipelined: opts.maxPipelined,
     watch: opts.watch,
   });
+  reload = () => void server.reload();
+  // The pid file exists before the listening line, so whoever waits for that line can use it.
+  if (opts.pidFile !== undefined) {
+    const { removePidFile, writePidFile } = await import("../node/pid-file.ts");
+    const pidFile = opts.pidFile;
+    try {
+      writePidFile(pidFile);
+    } catch (e) {
+      console.error(`mailconf: --pid-file ${pidFile}: ${(e as Error).message}`);
+      await server.close();
+      process.exit(2);
+    }
+    process.on("exit", () => removePidFile(pidFile));
+  }
   for (const line of server.report) console.log(line);
   for (const line of signingReport(signer)) console.log(line);
   console.log(`mailconf listening on ${server.url} (public URL ${server.publicUrl})`);
@@ -178,7 +198,6 @@ async function serve(opts: ServeCommandOptions): Promise<void> {
   console.log(`  Apple profile           ${server.url}/mobileconfig?email=user@example.com`);
   console.log(`  Settings guide          ${server.url}/   (JSON: /api/v1/settings?email=…)`);
   console.log(`  DNS records             ${server.url}/dns?domain=example.com`);
-  reload = () => void server.reload();
   // SIGTERM/SIGINT: drain (answers in flight finish, up to --shutdown-grace), then exit; a second
   // signal exits at once. SIGHUP (above): reload the settings files (systemd ExecReload).
   let stopping = false;

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WRANGLER_OFFLINE_ENV } from "../../scripts/check-bundle.ts";
@@ -98,4 +98,37 @@ export async function startWranglerDev(
   }
   await dev.stop();
   throw new Error(`wrangler dev did not answer within ${timeoutMs} ms:\n${log}`);
+}
+
+/**
+ * Requests that workerd (under `wrangler dev`) answers itself, before the Worker's fetch handler
+ * runs, next to valid ones mailconf answers (docs/operations.md, "Cloudflare Workers: what never
+ * reaches mailconf"). Sent as raw bytes: fetch() would refuse to send most of them.
+ */
+export const RAW_REQUESTS: Record<string, string> = {
+  "Host: a b": "GET /healthz HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n",
+  "Host: a/b": "GET /healthz HTTP/1.1\r\nHost: a/b\r\nConnection: close\r\n\r\n",
+  "Host: example.com:99999": "GET /healthz HTTP/1.1\r\nHost: example.com:99999\r\nConnection: close\r\n\r\n",
+  "Host: [::ffff:127.0.0.1]":
+    "GET /healthz HTTP/1.1\r\nHost: [::ffff:127.0.0.1]\r\nConnection: close\r\n\r\n",
+  "method BREW": "BREW /healthz HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n",
+  "method MKCALENDAR": "MKCALENDAR /healthz HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n",
+  "method PROPFIND": "PROPFIND /healthz HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n",
+};
+
+/** Sends `text` to `url`'s port on 127.0.0.1; resolves with what came back before close (at most `ms`). */
+export function rawRequest(url: string, text: string, ms = 10_000): Promise<string> {
+  return new Promise((resolve) => {
+    let out = "";
+    const socket = connect(Number(new URL(url).port), "127.0.0.1", () => socket.write(text));
+    const timer = setTimeout(() => socket.destroy(), ms);
+    socket.on("data", (d: Buffer) => {
+      out += d.toString("latin1");
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+  });
 }
