@@ -10,19 +10,24 @@
  * A provider with a `directory`: user names are expanded for the address (`%LOGINNAME%` from the
  * directory, else its fallback), since clients know no `%LOGINNAME%`.
  */
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
 import { type EmailAddress, normalizeDomain, parseEmailAddress } from "../providers/domain.ts";
 import { renderAutoconfig } from "../templates/autoconfig.ts";
 import { AnswerCache } from "./answer-cache.ts";
 import {
+  type Answer,
   type AppDeps,
   accountFor,
   COMMON_HEADERS,
   domainFromHost,
   getOnly,
-  plain,
+  type NoteDomain,
+  noteOn,
+  partsOf,
+  plainAnswer,
+  type RequestParts,
   resolveDomain,
-  respond,
+  toResponse,
 } from "./context.ts";
 
 const HEADERS = {
@@ -32,49 +37,70 @@ const HEADERS = {
   "Access-Control-Allow-Origin": "*",
 };
 
-/** clientConfig documents by mail domain: they depend on the provider and the domain only. */
-const answers = new AnswerCache<string>();
+/** The paths answered with `?emailaddress=` or the Host name (the route patterns, for logs). */
+export const AUTOCONFIG_PATHS = [
+  "/mail/config-v1.1.xml",
+  "/.well-known/autoconfig/mail/config-v1.1.xml",
+  "/.well-known/mail-v1.xml",
+  "/v1.1/mail/config-v1.1.xml",
+] as const;
+
+/** The ISPDB-style route `/v1.1/<domain>`. */
+export const AUTOCONFIG_DOMAIN_ROUTE = "/v1.1/:domain";
+
+/** clientConfig documents by mail domain, as UTF-8: they depend on the provider and the domain only. */
+const answers = new AnswerCache<Uint8Array<ArrayBuffer>>();
+const utf8 = new TextEncoder();
+
+/**
+ * The answer to an autoconfig request (see the module documentation).
+ * @param pathDomain the `<domain>` of `/v1.1/<domain>`, percent-decoded; none for the other paths
+ * @param note told the mail domain looked up and whether it is known
+ */
+export async function answerAutoconfig(
+  deps: AppDeps,
+  request: RequestParts,
+  pathDomain: string | undefined,
+  note: NoteDomain,
+): Promise<Answer> {
+  let domain: string | undefined;
+  let address: EmailAddress | undefined;
+  if (pathDomain !== undefined) {
+    domain = normalizeDomain(pathDomain);
+    if (!domain) return plainAnswer(400, "The path must end with a mail domain, e.g. /v1.1/example.com.");
+  } else {
+    const emailParam = request.query("emailaddress");
+    if (emailParam) {
+      address = parseEmailAddress(emailParam);
+      if (!address) return plainAnswer(400, "emailaddress is not a valid e-mail address.");
+      domain = address.domain;
+    } else {
+      domain = domainFromHost(request.header("host"));
+      if (!domain) return plainAnswer(404, "No mail domain: pass ?emailaddress=user@domain.");
+    }
+  }
+  const resolution = await resolveDomain(deps, domain, note);
+  if (!resolution) return plainAnswer(404, `No settings for ${domain}.`);
+  const { provider } = resolution;
+  if (provider.directory) {
+    // User names from the directory (%LOGINNAME%), expanded here: clients know no such placeholder.
+    // Per address, so never from the answer cache.
+    const account = await accountFor(deps, resolution, address);
+    const expanded = { ...provider, incoming: account.incoming, outgoing: account.outgoing };
+    return { status: 200, headers: HEADERS, body: renderAutoconfig({ provider: expanded, domain }) };
+  }
+  const body = answers.get(domain, provider, () => utf8.encode(renderAutoconfig({ provider, domain })));
+  return { status: 200, headers: HEADERS, body };
+}
 
 /** Registers the autoconfig routes on `app`. */
 export function autoconfigRoutes(app: Hono, deps: AppDeps): void {
-  const handle = async (c: Context, pathDomain?: string) => {
-    const emailParam = c.req.query("emailaddress");
-    let domain: string | undefined;
-    let address: EmailAddress | undefined;
-    if (pathDomain !== undefined) {
-      domain = normalizeDomain(pathDomain);
-      if (!domain) return plain(c, 400, "The path must end with a mail domain, e.g. /v1.1/example.com.");
-    } else if (emailParam) {
-      address = parseEmailAddress(emailParam);
-      if (!address) return plain(c, 400, "emailaddress is not a valid e-mail address.");
-      domain = address.domain;
-    } else {
-      domain = domainFromHost(c.req.header("host"));
-      if (!domain) return plain(c, 404, "No mail domain: pass ?emailaddress=user@domain.");
-    }
-    const resolution = await resolveDomain(deps, domain, c);
-    if (!resolution) return plain(c, 404, `No settings for ${domain}.`);
-    const { provider } = resolution;
-    if (provider.directory) {
-      // User names from the directory (%LOGINNAME%), expanded here: clients know no such placeholder.
-      // Per address, so never from the answer cache.
-      const account = await accountFor(deps, resolution, address);
-      const expanded = { ...provider, incoming: account.incoming, outgoing: account.outgoing };
-      return respond(renderAutoconfig({ provider: expanded, domain }), 200, HEADERS);
-    }
-    return respond(
-      answers.get(domain, provider, () => renderAutoconfig({ provider, domain })),
-      200,
-      HEADERS,
+  for (const path of AUTOCONFIG_PATHS) {
+    getOnly(app, path, async (c) =>
+      toResponse(await answerAutoconfig(deps, partsOf(c), undefined, noteOn(c))),
     );
-  };
-  for (const path of [
-    "/mail/config-v1.1.xml",
-    "/.well-known/autoconfig/mail/config-v1.1.xml",
-    "/.well-known/mail-v1.xml",
-    "/v1.1/mail/config-v1.1.xml",
-  ]) {
-    getOnly(app, path, (c) => handle(c));
   }
-  getOnly(app, "/v1.1/:domain", (c) => handle(c, c.req.param("domain")));
+  getOnly(app, AUTOCONFIG_DOMAIN_ROUTE, async (c) =>
+    toResponse(await answerAutoconfig(deps, partsOf(c), c.req.param("domain"), noteOn(c))),
+  );
 }

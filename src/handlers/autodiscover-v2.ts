@@ -19,17 +19,20 @@
  * The Url comes from `deps.publicUrl`, never from the Host header (mailcow's Host echo, §6.8). The path
  * form is never used to build another URL (ProxyShell, CVE-2021-34473, entered on this path).
  */
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
 import { parseEmailAddress } from "../providers/domain.ts";
 import { renderV2Endpoint, renderV2Error, renderV2InvalidProtocol } from "../templates/autodiscover-v2.ts";
 import {
+  type Answer,
   type AppDeps,
   COMMON_HEADERS,
   maskAddress,
-  readOnlyMethodNotAllowed,
+  type NoteDomain,
+  noteOn,
+  READ_ONLY_ANSWER,
   requestTarget,
   resolveDomain,
-  respond,
+  toResponse,
 } from "./context.ts";
 
 const JSON_HEADERS = {
@@ -74,47 +77,78 @@ export function v2Email(url: URL): { email: string | undefined; from: string } |
   return segment !== undefined || query === undefined ? path : { email: query, from: "Email" };
 }
 
-function json(_c: Context, status: 200 | 400 | 404, body: string): Response {
-  return respond(body, status, JSON_HEADERS);
+function json(status: 200 | 400 | 404, body: string): Answer {
+  return { status, headers: JSON_HEADERS, body };
+}
+
+/** The endpoint answer of `AutodiscoverV1` for a public URL, by that URL (one entry: it never changes in a running app). */
+let v1Endpoint: { base: string; body: string } | undefined;
+
+/**
+ * Whether a request URL may be a v2 request: a string test that holds for every URL normalising to
+ * a v2 path (dot segments included), so other requests pay no URL parse.
+ */
+export function mayBeV2(url: string): boolean {
+  return V2_HINT.test(url);
+}
+
+/** Whether a request URL is a v2 request (a v2 path, any method). */
+export function isV2Url(url: string): boolean {
+  return mayBeV2(url) && v2Email(requestTarget(url)) !== undefined;
+}
+
+/**
+ * The answer to a v2 request (the table of this module's docstring), or `undefined` when `url` is
+ * not a v2 path.
+ * @param url the request URL (`c.req.url`; only its path and query are read, never its host)
+ * @param note told the mail domain looked up and whether it is known
+ */
+export async function answerV2(
+  deps: AppDeps,
+  method: string,
+  url: string,
+  note: NoteDomain,
+): Promise<Answer | undefined> {
+  // Never `new URL(url)`: its host is the client's Host header.
+  const target = requestTarget(url);
+  const found = v2Email(target);
+  if (!found) return undefined;
+  if (method !== "GET" && method !== "HEAD") return READ_ONLY_ANSWER;
+  const requested = param(target, "protocol") ?? "";
+  const protocol = requested.trim().toLowerCase();
+  if (protocol !== "autodiscoverv1" && protocol !== "activesync")
+    return json(400, renderV2InvalidProtocol(requested));
+  const address = found.email ? parseEmailAddress(found.email) : undefined;
+  if (!address)
+    return json(
+      400,
+      renderV2Error(
+        "InvalidEmailAddress",
+        `${found.from}: expected an e-mail address such as jane@example.com`,
+      ),
+    );
+  const resolution = await resolveDomain(deps, address.domain, note);
+  if (!resolution) {
+    deps.log?.(`autodiscover v2: unknown domain for ${maskAddress(address)}`);
+    return json(404, renderV2Error("NotFound", "No settings are published for this domain."));
+  }
+  if (protocol === "activesync") {
+    const eas = resolution.provider.activeSync?.url;
+    return eas
+      ? json(200, renderV2Endpoint("ActiveSync", eas))
+      : json(400, renderV2InvalidProtocol(requested));
+  }
+  const base = deps.publicUrl.replace(/\/+$/, "");
+  if (v1Endpoint?.base !== base)
+    v1Endpoint = { base, body: renderV2Endpoint("AutodiscoverV1", `${base}/autodiscover/autodiscover.xml`) };
+  return json(200, v1Endpoint.body);
 }
 
 /** Registers the v2 JSON routes on `app`. */
 export function autodiscoverV2Routes(app: Hono, deps: AppDeps): void {
   app.all("*", async (c, next) => {
-    // Most requests are for other paths: a string test first (it holds for every URL that
-    // normalises to a v2 path, dot segments included), the URL only for candidates.
-    if (!V2_HINT.test(c.req.url)) return next();
-    // Never `new URL(c.req.url)`: its host is the client's Host header.
-    const url = requestTarget(c.req.url);
-    const found = v2Email(url);
-    if (!found) return next();
-    if (c.req.method !== "GET" && c.req.method !== "HEAD") return readOnlyMethodNotAllowed(c);
-    const requested = param(url, "protocol") ?? "";
-    const protocol = requested.trim().toLowerCase();
-    if (protocol !== "autodiscoverv1" && protocol !== "activesync")
-      return json(c, 400, renderV2InvalidProtocol(requested));
-    const address = found.email ? parseEmailAddress(found.email) : undefined;
-    if (!address)
-      return json(
-        c,
-        400,
-        renderV2Error(
-          "InvalidEmailAddress",
-          `${found.from}: expected an e-mail address such as jane@example.com`,
-        ),
-      );
-    const resolution = await resolveDomain(deps, address.domain, c);
-    if (!resolution) {
-      deps.log?.(`autodiscover v2: unknown domain for ${maskAddress(address)}`);
-      return json(c, 404, renderV2Error("NotFound", "No settings are published for this domain."));
-    }
-    if (protocol === "activesync") {
-      const eas = resolution.provider.activeSync?.url;
-      return eas
-        ? json(c, 200, renderV2Endpoint("ActiveSync", eas))
-        : json(c, 400, renderV2InvalidProtocol(requested));
-    }
-    const base = deps.publicUrl.replace(/\/+$/, "");
-    return json(c, 200, renderV2Endpoint("AutodiscoverV1", `${base}/autodiscover/autodiscover.xml`));
+    if (!mayBeV2(c.req.url)) return next();
+    const answer = await answerV2(deps, c.req.method, c.req.url, noteOn(c));
+    return answer ? toResponse(answer) : next();
   });
 }

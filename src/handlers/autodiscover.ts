@@ -17,7 +17,7 @@
  * corpus README's decision). Every local part of a known domain gets the same answer with its own
  * address filled in (no account enumeration). Never 401, never a 5xx, never request text in a namespace.
  */
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
 import { LRU } from "tiny-lru";
 import { accountSettings } from "../providers/account.ts";
 import { type EmailAddress, parseEmailAddress } from "../providers/domain.ts";
@@ -42,8 +42,16 @@ import {
 export { isAutodiscoverXmlPath } from "./autodiscover-request.ts";
 
 import { type CappedBody, readBodyCapped } from "./body.ts";
-import { type AppDeps, accountFor, COMMON_HEADERS, maskAddress, respond } from "./context.ts";
-import { noteDomain } from "./operations.ts";
+import {
+  type Answer,
+  type AppDeps,
+  accountFor,
+  COMMON_HEADERS,
+  maskAddress,
+  type NoteDomain,
+  noteOn,
+  toResponse,
+} from "./context.ts";
 
 const XML_HEADERS = {
   ...COMMON_HEADERS,
@@ -104,7 +112,7 @@ const error = (code: keyof typeof AUTODISCOVER_ERRORS, mobilesync = false): PoxA
 export async function answerAutodiscover(
   deps: AppDeps,
   request: AutodiscoverRequest,
-  c?: Context,
+  note?: NoteDomain,
 ): Promise<PoxAnswer> {
   if (request.schema === "other") return error(601);
   const mobilesync = request.schema === "mobilesync";
@@ -124,7 +132,7 @@ export async function answerAutodiscover(
     deps.log?.(`autodiscover: settings store failed for ${maskAddress(address)}: ${(e as Error).message}`);
     return error(603, mobilesync);
   }
-  noteDomain(c, address.domain, resolution !== undefined);
+  note?.(address.domain, resolution !== undefined);
   if (!resolution) {
     deps.log?.(`autodiscover: unknown domain for ${maskAddress(address)}`);
     return error(mobilesync ? 601 : 500, mobilesync);
@@ -148,31 +156,47 @@ export async function answerAutodiscover(
   return ok(outlookSettings(resolution, address));
 }
 
-function send(answer: PoxAnswer): Response {
-  return respond(answer.body, answer.status, XML_HEADERS);
+function send(answer: PoxAnswer): Answer {
+  return { status: answer.status, headers: XML_HEADERS, body: answer.body };
+}
+
+/**
+ * The answer to a request for the POX path (the dispatch table of this module's docstring): the
+ * body read with `readBody` under {@link MAX_AUTODISCOVER_BODY_BYTES} (a rejection: the client
+ * broke off the upload), parsed, answered.
+ * @param note told the mail domain looked up and whether it is known
+ */
+export async function answerAutodiscoverPost(
+  deps: AppDeps,
+  method: string,
+  readBody: (maxBytes: number) => Promise<CappedBody>,
+  note: NoteDomain,
+): Promise<Answer> {
+  if (method !== "POST") return send(error(600));
+  let body: CappedBody;
+  try {
+    body = await readBody(MAX_AUTODISCOVER_BODY_BYTES);
+  } catch {
+    return send(error(600)); // the client broke off the upload
+  }
+  if (!body.ok) {
+    deps.log?.("autodiscover: request refused (body too large)");
+    return send({ status: 413, body: renderAutodiscoverError(600) });
+  }
+  const parsed = parseCached(body.bytes);
+  if (!parsed.ok) {
+    deps.log?.(`autodiscover: request refused (${parsed.reason})`);
+    return send(error(600));
+  }
+  return send(await answerAutodiscover(deps, parsed.request, note));
 }
 
 /** Registers the POX Autodiscover route (any method, any letter case) on `app`. */
 export function autodiscoverRoutes(app: Hono, deps: AppDeps): void {
   app.all("*", async (c, next) => {
     if (!isAutodiscoverXmlPath(c.req.path)) return next();
-    if (c.req.method !== "POST") return send(error(600));
-    let body: CappedBody;
-    try {
-      body = await (deps.readBody?.(c, MAX_AUTODISCOVER_BODY_BYTES) ??
-        readBodyCapped(c.req.raw, MAX_AUTODISCOVER_BODY_BYTES));
-    } catch {
-      return send(error(600)); // the client broke off the upload
-    }
-    if (!body.ok) {
-      deps.log?.("autodiscover: request refused (body too large)");
-      return send({ status: 413, body: renderAutodiscoverError(600) });
-    }
-    const parsed = parseCached(body.bytes);
-    if (!parsed.ok) {
-      deps.log?.(`autodiscover: request refused (${parsed.reason})`);
-      return send(error(600));
-    }
-    return send(await answerAutodiscover(deps, parsed.request, c));
+    const readBody = (maxBytes: number) =>
+      deps.readBody?.(c, maxBytes) ?? readBodyCapped(c.req.raw, maxBytes);
+    return toResponse(await answerAutodiscoverPost(deps, c.req.method, readBody, noteOn(c)));
   });
 }

@@ -12,6 +12,12 @@ import type { SqlStore } from "../store/sql-store.ts";
 import type { CappedBody } from "./body.ts";
 import { noteDomain, type Operations } from "./operations.ts";
 
+/**
+ * The headers every answer carries (set up front by createApp's first middleware, and included by
+ * {@link respond}): `X-Content-Type-Options: nosniff`.
+ */
+export const COMMON_HEADERS = { "X-Content-Type-Options": "nosniff" } as const;
+
 /** Signs a profile: the exact plist bytes in, DER CMS SignedData out (see src/signing). */
 export type ProfileSigner = (content: Uint8Array) => Promise<Uint8Array>;
 
@@ -84,7 +90,7 @@ export function requestTarget(requestUrl: string): URL {
 export async function resolveDomain(
   deps: AppDeps,
   domain: string,
-  c?: Context,
+  c?: Context | NoteDomain,
 ): Promise<Resolution | undefined> {
   let resolution: Resolution | undefined;
   try {
@@ -92,8 +98,76 @@ export async function resolveDomain(
   } catch (e) {
     deps.log?.(`settings store failed for a lookup: ${(e as Error).message}`);
   }
-  noteDomain(c, domain, resolution !== undefined);
+  if (typeof c === "function") c(domain, resolution !== undefined);
+  else noteDomain(c, domain, resolution !== undefined);
   return resolution;
+}
+
+/**
+ * Told the mail domain a request asked about and whether a source knew it (for the access log,
+ * metrics and the `failure` rate limit): `noteDomain` on a Hono context, or the Node fast path's own record.
+ */
+export type NoteDomain = (domain: string, known: boolean) => void;
+
+/**
+ * What the hot endpoints read from a request, the same from a Hono context ({@link partsOf}) and
+ * straight from node:http (src/node/fast-path.ts), so requests are read by one piece of code.
+ */
+export interface RequestParts {
+  method: string;
+  /** The request URL, `http://<Host><target>` (the host part is the client's: see {@link requestTarget}). */
+  url: string;
+  /** The path, percent-decoded (Hono's `c.req.path`). */
+  path: string;
+  /** The first value of a query parameter, decoded as Hono's `c.req.query(name)` does. */
+  query(name: string): string | undefined;
+  /** A request header by its lower-case name (`c.req.header(name)`). */
+  header(name: string): string | undefined;
+}
+
+/** The {@link RequestParts} of a Hono request. */
+export function partsOf(c: Context): RequestParts {
+  return {
+    method: c.req.method,
+    url: c.req.url,
+    path: c.req.path,
+    query: (name) => c.req.query(name),
+    header: (name) => c.req.header(name),
+  };
+}
+
+/** A {@link NoteDomain} writing to a Hono context. */
+export function noteOn(c: Context): NoteDomain {
+  return (domain, known) => noteDomain(c, domain, known);
+}
+
+/**
+ * A whole answer before it is written: status, a header object that already holds
+ * {@link COMMON_HEADERS} (constant per kind of answer wherever possible) and the body. The hot
+ * endpoints decide their answers as this, runtime-neutral, so the Hono route ({@link toResponse})
+ * and the Node fast path (src/node/fast-path.ts) send the same bytes from one piece of code.
+ */
+export interface Answer {
+  status: number;
+  headers: Readonly<Record<string, string>>;
+  body: string | Uint8Array<ArrayBuffer>;
+}
+
+/** The Response of an {@link Answer} (see {@link respond}). */
+export function toResponse(answer: Answer): Response {
+  return new Response(answer.body, { status: answer.status, headers: answer.headers });
+}
+
+/** Headers of {@link plainAnswer}: what `c.text` sends, plus `Cache-Control: no-store`. */
+export const PLAIN_HEADERS = {
+  ...COMMON_HEADERS,
+  "Content-Type": "text/plain; charset=UTF-8",
+  "Cache-Control": "no-store",
+} as const;
+
+/** A short plain-text {@link Answer} for people and scripts (never HTML, never a stack trace). */
+export function plainAnswer(status: 400 | 404 | 405 | 409 | 413 | 415 | 429, message: string): Answer {
+  return { status, headers: PLAIN_HEADERS, body: `${message}\n` };
 }
 
 /**
@@ -121,11 +195,15 @@ export function maskAddress(address: EmailAddress | undefined): string {
 export const READ_ONLY_ALLOW = "GET, HEAD";
 
 /** 405 for a read-only route asked with another method (RFC 9110 §15.5.6); the method is not echoed. */
-export function readOnlyMethodNotAllowed(c: Context): Response {
-  return c.text("This URL answers only GET and HEAD.\n", 405, {
-    Allow: READ_ONLY_ALLOW,
-    "Cache-Control": "no-store",
-  });
+export const READ_ONLY_ANSWER: Answer = {
+  status: 405,
+  headers: { ...PLAIN_HEADERS, Allow: READ_ONLY_ALLOW },
+  body: "This URL answers only GET and HEAD.\n",
+};
+
+/** {@link READ_ONLY_ANSWER} as a Response. */
+export function readOnlyMethodNotAllowed(_c: Context): Response {
+  return toResponse(READ_ONLY_ANSWER);
 }
 
 /**
@@ -136,12 +214,6 @@ export function getOnly(app: Hono, path: string, handler: Handler): void {
   app.get(path, handler);
   app.all(path, readOnlyMethodNotAllowed);
 }
-
-/**
- * The headers every answer carries (set up front by createApp's first middleware, and included by
- * {@link respond}): `X-Content-Type-Options: nosniff`.
- */
-export const COMMON_HEADERS = { "X-Content-Type-Options": "nosniff" } as const;
 
 /**
  * A response built in one step from a constant header object (which must include

@@ -17,7 +17,20 @@ import {
   renderProfileProblemPage,
 } from "../templates/profile-page.ts";
 import { AnswerCache } from "./answer-cache.ts";
-import { type AppDeps, accountFor, COMMON_HEADERS, getOnly, resolveDomain, respond } from "./context.ts";
+import {
+  type Answer,
+  type AppDeps,
+  accountFor,
+  COMMON_HEADERS,
+  getOnly,
+  type NoteDomain,
+  noteOn,
+  PLAIN_HEADERS,
+  partsOf,
+  type RequestParts,
+  resolveDomain,
+  toResponse,
+} from "./context.ts";
 import { pageSecurityHeaders } from "./page-headers.ts";
 
 /** `jane.doe@example.com` → `jane.doe-at-example.com.mobileconfig` (ASCII letters, digits, `.-_` only). */
@@ -34,22 +47,29 @@ export function profileFileName(address: string): string {
  * as a small HTML page with an address form for browsers (`Accept: text/html`; with the page
  * security headers of every page), else one line of text.
  */
-async function problem(c: Context, status: 400 | 404 | 409, p: ProfileProblem): Promise<Response> {
-  if (/\btext\/html\b/i.test(c.req.header("Accept") ?? ""))
-    return c.body(renderProfileProblemPage(p, c.req.path), status, await pageSecurityHeaders("no-store"));
+async function problem(request: RequestParts, status: 400 | 404 | 409, p: ProfileProblem): Promise<Answer> {
+  if (/\btext\/html\b/i.test(request.header("accept") ?? ""))
+    return {
+      status,
+      headers: { ...COMMON_HEADERS, ...(await pageSecurityHeaders("no-store")) },
+      body: renderProfileProblemPage(p, request.path),
+    };
   if (p.kind === "no-profile") {
     const body = {
-      error: profileProblemText(p, c.req.path),
+      error: profileProblemText(p, request.path),
       field: "email",
       ...(p.appleAccountType ? { appleAccountType: p.appleAccountType } : {}),
     };
-    return c.body(`${JSON.stringify(body)}\n`, status, {
-      "Content-Type": "application/json; charset=utf-8",
-      "Cache-Control": "no-store",
-    });
+    return { status, headers: JSON_PROBLEM_HEADERS, body: `${JSON.stringify(body)}\n` };
   }
-  return c.text(`${profileProblemText(p, c.req.path)}\n`, status, { "Cache-Control": "no-store" });
+  return { status, headers: PLAIN_HEADERS, body: `${profileProblemText(p, request.path)}\n` };
 }
+
+const JSON_PROBLEM_HEADERS = {
+  ...COMMON_HEADERS,
+  "Content-Type": "application/json; charset=utf-8",
+  "Cache-Control": "no-store",
+};
 
 /**
  * Profiles kept per app (an app has one signer): 1,000 addresses (a signed profile is 4-8 KiB, so
@@ -61,39 +81,52 @@ export const PROFILE_CACHE_ENTRIES = 1000;
 /** Lifetime of a cached profile, ms (the signature's signingTime stays within an hour of serving). */
 export const PROFILE_CACHE_TTL_MS = 3_600_000;
 
+/** The profile paths. */
+export const PROFILE_PATHS = ["/mobileconfig", "/email.mobileconfig"] as const;
+
+/** A made profile: the answer and whether it is signed. */
+type Profile = { answer: Answer; signed: boolean };
+
 /**
- * Registers the profile routes on `app`. With `deps.signProfile`, the profile's UTF-8 bytes are
- * signed (DER CMS); if signing fails at request time (it was validated at start, so this is a
- * runtime fault) the fault is logged and the unsigned profile is served, which devices install
- * as "Unsigned" — better than no profile (and not kept: the next request signs again).
+ * The profile endpoint of one app: `answer(request, note)` gives the answer (the table of this
+ * module's docstring). With `deps.signProfile`, the profile's UTF-8 bytes are signed (DER CMS);
+ * if signing fails at request time (it was validated at start, so this is a runtime fault) the
+ * fault is logged and the unsigned profile is served, which devices install as "Unsigned" —
+ * better than no profile (and not kept: the next request signs again).
  */
-export function mobileconfigRoutes(app: Hono, deps: AppDeps): void {
-  const profiles = new AnswerCache<Promise<{ body: Uint8Array<ArrayBuffer>; signed: boolean }>>(
-    PROFILE_CACHE_ENTRIES,
-    PROFILE_CACHE_TTL_MS,
-  );
-  const make = async (account: AccountSettings) => {
+export function profileEndpoint(deps: AppDeps): {
+  answer(request: RequestParts, note: NoteDomain): Promise<Answer>;
+} {
+  const profiles = new AnswerCache<Promise<Profile>>(PROFILE_CACHE_ENTRIES, PROFILE_CACHE_TTL_MS);
+  const make = async (account: AccountSettings, address: string): Promise<Profile> => {
+    const headers = {
+      ...COMMON_HEADERS,
+      "Content-Type": "application/x-apple-aspen-config",
+      "Content-Disposition": `attachment; filename="${profileFileName(address)}"`,
+      "Cache-Control": "no-store",
+    };
     const xml = await renderMobileconfig(account);
     const bytes = new TextEncoder().encode(xml);
-    if (!deps.signProfile) return { body: bytes, signed: false };
+    if (!deps.signProfile) return { answer: { status: 200, headers, body: bytes }, signed: false };
     try {
-      return { body: (await deps.signProfile(bytes)) as Uint8Array<ArrayBuffer>, signed: true };
+      const signed = (await deps.signProfile(bytes)) as Uint8Array<ArrayBuffer>;
+      return { answer: { status: 200, headers, body: signed }, signed: true };
     } catch (e) {
       deps.log?.(`profile signing failed, served unsigned: ${(e as Error).message}`);
-      return { body: bytes, signed: false };
+      return { answer: { status: 200, headers, body: bytes }, signed: false };
     }
   };
-  const handle = async (c: Context) => {
-    const email = c.req.query("email") ?? c.req.query("emailaddress");
-    if (!email?.trim()) return problem(c, 400, { kind: "missing" });
+  const answer = async (request: RequestParts, note: NoteDomain): Promise<Answer> => {
+    const email = request.query("email") ?? request.query("emailaddress");
+    if (!email?.trim()) return problem(request, 400, { kind: "missing" });
     const address = parseEmailAddress(email);
-    if (!address) return problem(c, 400, { kind: "malformed", value: email });
-    const resolution = await resolveDomain(deps, address.domain, c);
-    if (!resolution) return problem(c, 404, { kind: "unknown-domain", domain: address.domain });
+    if (!address) return problem(request, 400, { kind: "malformed", value: email });
+    const resolution = await resolveDomain(deps, address.domain, note);
+    if (!resolution) return problem(request, 404, { kind: "unknown-domain", domain: address.domain });
     const account = await accountFor(deps, resolution, address);
     const refused = profileProblem(account);
     if (refused) {
-      return problem(c, 409, {
+      return problem(request, 409, {
         kind: "no-profile",
         address: address.address,
         reason: refused,
@@ -101,20 +134,17 @@ export function mobileconfigRoutes(app: Hono, deps: AppDeps): void {
       });
     }
     // A directory's login name differs per address and may change there: such profiles are not kept.
-    let profile: Awaited<ReturnType<typeof make>>;
-    if (resolution.provider.directory) profile = await make(account);
-    else {
-      const key = address.address;
-      profile = await profiles.get(key, resolution.provider, () => make(account));
-      if (deps.signProfile && !profile.signed) profiles.delete(key);
-    }
-    return respond(profile.body, 200, {
-      ...COMMON_HEADERS,
-      "Content-Type": "application/x-apple-aspen-config",
-      "Content-Disposition": `attachment; filename="${profileFileName(address.address)}"`,
-      "Cache-Control": "no-store",
-    });
+    if (resolution.provider.directory) return (await make(account, address.address)).answer;
+    const key = address.address;
+    const profile = await profiles.get(key, resolution.provider, () => make(account, key));
+    if (deps.signProfile && !profile.signed) profiles.delete(key);
+    return profile.answer;
   };
-  getOnly(app, "/mobileconfig", handle);
-  getOnly(app, "/email.mobileconfig", handle);
+  return { answer };
+}
+
+/** Registers the profile routes on `app` (see {@link profileEndpoint}). */
+export function mobileconfigRoutes(app: Hono, deps: AppDeps, endpoint = profileEndpoint(deps)): void {
+  const handle = async (c: Context) => toResponse(await endpoint.answer(partsOf(c), noteOn(c)));
+  for (const path of PROFILE_PATHS) getOnly(app, path, handle);
 }

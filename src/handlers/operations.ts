@@ -67,6 +67,13 @@ export interface Operations {
    * with the reason otherwise (answered 503).
    */
   ready?(): Promise<void>;
+  /**
+   * The rate-limit decision already taken for this request, if any (the Node fast path counted it
+   * and then handed the request to the app): the middleware then does not count it again.
+   */
+  admitted?(c: Context): Admission | undefined;
+  /** When the request reached the server (`performance.now()`), if before the app (the Node fast path). */
+  startedAt?(c: Context): number | undefined;
 }
 
 /** Paths never rate-limited: monitors must always reach them. */
@@ -80,13 +87,6 @@ export function limitKindOf(method: string, path: string): LimitKind | undefined
 }
 
 const ADMIN_PREFIX = /^\/api\/v1\/(providers|domains)(\/|$)/;
-
-/** Whether a finished request counts against the `failure` bucket. */
-function failed(c: Context, path: string): boolean {
-  if (c.get("domainKnown") === false) return true;
-  const status = c.res.status;
-  return status >= 400 && status < 500 && status !== 429 && ADMIN_PREFIX.test(path);
-}
 
 /**
  * The route a request matched, for logs and metrics: the registered pattern; the Autodiscover
@@ -102,43 +102,88 @@ export function routeOf(c: Context): string {
 }
 
 /** 429 with `Retry-After` in seconds (RFC 6585 §4, RFC 9110 §10.2.3). */
-function tooManyRequests(c: Context, seconds: number): Response {
-  return c.text("Too many requests; try again later.\n", 429, {
-    "Retry-After": String(Math.max(1, Math.ceil(seconds))),
-    "Cache-Control": "no-store",
-  });
+export function tooManyRequests(seconds: number): {
+  status: 429;
+  headers: Record<string, string>;
+  body: string;
+} {
+  return {
+    status: 429,
+    headers: {
+      "X-Content-Type-Options": "nosniff",
+      "Content-Type": "text/plain; charset=UTF-8",
+      "Retry-After": String(Math.max(1, Math.ceil(seconds))),
+      "Cache-Control": "no-store",
+    },
+    body: "Too many requests; try again later.\n",
+  };
+}
+
+/** A rate-limit decision: the bucket that refused the request (none: admitted) and the seconds to wait. */
+export interface Admission {
+  limited?: LimitKind;
+  wait: number;
+}
+
+const ADMITTED: Admission = { wait: 0 };
+
+/**
+ * Counts a request against the client's limits, before it is handled: refused at once while the
+ * client is over its `failure` limit, else one hit of `request` and of the route's own bucket.
+ * Health paths are never limited. Synchronous when the limiter is (the Node one is).
+ */
+export function admit(
+  rateLimiter: RateLimiter | undefined,
+  client: string,
+  method: string,
+  path: string,
+): Admission | Promise<Admission> {
+  if (!rateLimiter || HEALTH_PATHS.has(path)) return ADMITTED;
+  const failureWait = rateLimiter.wait?.(client, "failure") ?? 0;
+  if (failureWait > 0) return { limited: "failure", wait: failureWait };
+  const kind = limitKindOf(method, path);
+  const decide = (requestWait: number): Admission | Promise<Admission> => {
+    if (requestWait > 0) return { limited: "request", wait: requestWait };
+    if (!kind) return ADMITTED;
+    const kindWait = rateLimiter.hit(client, kind);
+    if (typeof kindWait === "number") return kindWait > 0 ? { limited: kind, wait: kindWait } : ADMITTED;
+    return kindWait.then((w) => (w > 0 ? { limited: kind, wait: w } : ADMITTED));
+  };
+  const requestWait = rateLimiter.hit(client, "request");
+  return typeof requestWait === "number" ? decide(requestWait) : requestWait.then(decide);
+}
+
+/**
+ * Whether a finished request counts against the `failure` bucket: a lookup of a domain no source
+ * knows, or an admin API request answered 4xx (not 429).
+ */
+export function isFailure(path: string, status: number, domainKnown: boolean | undefined): boolean {
+  if (domainKnown === false) return true;
+  return status >= 400 && status < 500 && status !== 429 && ADMIN_PREFIX.test(path);
 }
 
 /**
  * The middleware of {@link Operations}: rate limits before the handler, the record after it.
- * With no `ops` it only adds nothing and calls the handler.
+ * With no `ops` it only adds nothing and calls the handler. A decision already taken for the
+ * request ({@link Operations.admitted}: the Node fast path handing it over) is not counted again.
  */
 export function operationsMiddleware(ops: Operations | undefined): MiddlewareHandler {
   if (!ops) return (_c, next) => next();
   const { rateLimiter, record } = ops;
   return async (c, next) => {
-    const start = performance.now();
+    const start = ops.startedAt?.(c) ?? performance.now();
     const path = c.req.path;
     const client = ops.clientAddress(c);
-    let limited: LimitKind | undefined;
+    const admission = ops.admitted?.(c) ?? (await admit(rateLimiter, client, c.req.method, path));
+    const limited = admission.limited;
     let refusal: Response | undefined;
-    if (rateLimiter && !HEALTH_PATHS.has(path)) {
-      const kind = limitKindOf(c.req.method, path);
-      let wait = rateLimiter.wait?.(client, "failure") ?? 0;
-      if (wait > 0) limited = "failure";
-      else {
-        wait = await rateLimiter.hit(client, "request");
-        if (wait > 0) limited = "request";
-        else if (kind) {
-          wait = await rateLimiter.hit(client, kind);
-          if (wait > 0) limited = kind;
-        }
-      }
-      if (limited) refusal = tooManyRequests(c, wait);
-    }
-    if (!refusal) {
+    if (limited) {
+      const answer = tooManyRequests(admission.wait);
+      refusal = new Response(answer.body, answer);
+    } else {
       await next();
-      if (rateLimiter && failed(c, path)) await rateLimiter.hit(client, "failure");
+      if (rateLimiter && isFailure(path, c.res.status, c.get("domainKnown")))
+        await rateLimiter.hit(client, "failure");
     }
     record?.({
       method: c.req.method,

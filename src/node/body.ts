@@ -54,11 +54,24 @@ export function readNodeBodyCapped(incoming: IncomingMessage, maxBytes: number):
   });
 }
 
+const READ_BODY = Symbol("mailconf.readBody");
+type Stashed = IncomingMessage & { [READ_BODY]?: Promise<CappedBody> };
+
+/**
+ * Keeps a body already read from `incoming` (by the fast path, src/node/fast-path.ts, before it
+ * handed the request to the app), for {@link readBodyFromNode} to return instead of reading again.
+ */
+export function keepReadBody(incoming: IncomingMessage, body: Promise<CappedBody>): void {
+  (incoming as Stashed)[READ_BODY] = body;
+}
+
 /**
  * AppDeps.readBody for the Node entry: the Node request from @hono/node-server's bindings
  * (`c.env.incoming`), else (app.request() in tests) the Web Request.
  */
 export function readBodyFromNode(c: Context, maxBytes: number): Promise<CappedBody> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  return incoming ? readNodeBodyCapped(incoming, maxBytes) : readBodyCapped(c.req.raw, maxBytes);
+  if (!incoming) return readBodyCapped(c.req.raw, maxBytes);
+  // Read already by the fast path, which then handed the request over (src/node/fast-path.ts).
+  return (incoming as Stashed)[READ_BODY] ?? readNodeBodyCapped(incoming, maxBytes);
 }

@@ -21,12 +21,14 @@ import {
   type PemSource,
 } from "../compose.ts";
 import type { ProfileSigner } from "../handlers/context.ts";
+import { hotEndpoints } from "../handlers/hot.ts";
 import type { Operations } from "../handlers/operations.ts";
 import type { DirectoryLookup } from "../providers/directory.ts";
 import { type ProfileSigner as CmsSigner, SigningConfigError } from "../signing/signer.ts";
 import type { SqlDriver } from "../store/sql.ts";
 import { readBodyFromNode } from "./body.ts";
 import { clientAddressOf, DEFAULT_MAX_PIPELINED, guardConnections } from "./connections.ts";
+import { admittedBefore, startedBefore, withFastPath } from "./fast-path.ts";
 import {
   createMetrics,
   formatAccessLine,
@@ -228,6 +230,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const database = loaded.database;
   const ops: Operations = {
     clientAddress: (c) => clientAddressOf((c.env as HttpBindings).incoming),
+    // Requests the fast path handed over were already counted and timed there.
+    admitted: (c) => admittedBefore((c.env as HttpBindings | undefined)?.incoming),
+    startedAt: (c) => startedBefore((c.env as HttpBindings | undefined)?.incoming),
     rateLimiter,
     record:
       accessLog || metrics
@@ -258,7 +263,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       : "rate limits: off",
   );
   if (trustProxy) loaded.report.push(`trusted proxies: ${options.trustProxy?.join(", ")}`);
-  const app = createApp(deps);
+  const hot = hotEndpoints(deps);
+  const app = createApp(deps, hot);
   let draining = false;
   const guard = {
     maxPipelined: options.maxPipelined ?? DEFAULT_MAX_PIPELINED,
@@ -266,7 +272,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     draining: () => draining,
   };
   const createGuardedServer = ((serverOptions: ServerOptions, listener: RequestListener) => {
-    const server = createServer(serverOptions, guardConnections(listener, guard));
+    const server = createServer(serverOptions, guardConnections(withFastPath(hot, ops, listener), guard));
     server.maxHeadersCount = MAX_HEADERS_COUNT;
     return server;
   }) as typeof createServer;

@@ -46,6 +46,20 @@ export interface EmailAddress {
   domain: string;
 }
 
+// RFC 6531 §3.3 UTF8-non-ascii: any Unicode scalar value beyond ASCII, except noncharacters
+// (U+FDD0-U+FDEF, U+FFFE, U+FFFF), which XML and plists cannot carry: an address with one would
+// be dropped from the profile but kept in the JSON, and two formats would describe two accounts.
+const DOT_ATOM =
+  /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uD7FF\uE000-\uFDCF\uFDF0-\uFFFD\u{10000}-\u{10FFFF}-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uD7FF\uE000-\uFDCF\uFDF0-\uFFFD\u{10000}-\u{10FFFF}-]+)*$/u;
+const QUOTED = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
+const NON_ASCII = /[\u0080-\uffff]/;
+const utf8 = new TextEncoder();
+
+/** Length of a string in UTF-8 octets. */
+function utf8Length(text: string): number {
+  return NON_ASCII.test(text) ? utf8.encode(text).length : text.length;
+}
+
 /**
  * Parses an e-mail address (RFC 5321 dot-atom or quoted local part, ≤ 64 octets; domain as
  * {@link normalizeDomain}). Thunderbird sends `+` percent-encoded, but some proxies turn it into
@@ -60,13 +74,7 @@ export function parseEmailAddress(input: string): EmailAddress | undefined {
   const localPart = text.slice(0, at).replace(/ /g, "+");
   const domain = normalizeDomain(text.slice(at + 1));
   if (domain === undefined) return undefined;
-  // RFC 6531 §3.3 UTF8-non-ascii: any Unicode scalar value beyond ASCII, except noncharacters
-  // (U+FDD0-U+FDEF, U+FFFE, U+FFFF), which XML and plists cannot carry: an address with one would
-  // be dropped from the profile but kept in the JSON, and two formats would describe two accounts.
-  const dotAtom =
-    /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uD7FF\uE000-\uFDCF\uFDF0-\uFFFD\u{10000}-\u{10FFFF}-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uD7FF\uE000-\uFDCF\uFDF0-\uFFFD\u{10000}-\u{10FFFF}-]+)*$/u;
-  const quoted = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
-  if (new TextEncoder().encode(localPart).length > 64) return undefined;
-  if (!dotAtom.test(localPart) && !quoted.test(localPart)) return undefined;
+  if (utf8Length(localPart) > 64) return undefined;
+  if (!DOT_ATOM.test(localPart) && !QUOTED.test(localPart)) return undefined;
   return { address: `${localPart}@${domain}`, localPart, domain };
 }

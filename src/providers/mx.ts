@@ -123,7 +123,7 @@ export class MxStore implements SettingsStore {
       const host = normalizeDomain(record.exchange);
       if (!host) continue; // null MX ".", or junk
       const entry = await this.#inner.matchMx?.(host);
-      if (entry) return { ...entry, domain, via: "mx", mxHost: host };
+      if (entry) return { provider: entry.provider, source: entry.source, domain, via: "mx", mxHost: host };
     }
     return undefined;
   }

@@ -23,7 +23,13 @@
 import { LRU } from "tiny-lru";
 import { normalizeDomain } from "../providers/domain.ts";
 import { type FieldError, type Provider, ProviderSchema } from "../providers/model.ts";
-import { NameIndex, type ProviderEntry, type Resolution, type SettingsStore } from "../providers/store.ts";
+import {
+  NameIndex,
+  type ProviderEntry,
+  type Resolution,
+  resolutionOf,
+  type SettingsStore,
+} from "../providers/store.ts";
 import {
   BUMP_VERSION_SQL,
   DEFAULT_CHANGE_CHECK_MS,
@@ -385,17 +391,24 @@ export class SqlStore implements SettingsStore {
     const exact = rows.find((r) => r.domain === domain);
     if (exact?.provider_id) {
       const entry = await this.#entryOf(exact);
-      if (entry) return { ...entry, domain, via: "exact" };
+      if (entry) return resolutionOf(entry, domain, "exact");
     }
     if (exact?.alias_of) {
       const target = await this.#aliasTarget(exact.alias_of);
-      if (target) return { ...target.entry, domain, via: "alias", aliasOf: exact.alias_of };
+      if (target)
+        return {
+          provider: target.entry.provider,
+          source: target.entry.source,
+          domain,
+          via: "alias",
+          aliasOf: exact.alias_of,
+        };
     }
     const wild = await this.#direct(
       domain,
       rows.filter((r) => r.domain !== domain),
     );
-    return wild && { ...wild.entry, domain, via: "wildcard" };
+    return wild && resolutionOf(wild.entry, domain, "wildcard");
   }
 
   /** What an alias points at: a domain published here or known to the fallback (exact or wildcard). */
