@@ -107,7 +107,8 @@ export function writeAnswer(res: ServerResponse, answer: Answer): void {
 }
 
 /**
- * Wraps the app's request listener (`app`, from @hono/node-server) with the fast path.
+ * Wraps the app's request listener (`app`, from @hono/node-server) with the fast path;
+ * `answered()` counts the answers it wrote itself (the rest went to the app).
  * @param hot the hot endpoints the app was built with (createApp's second argument)
  * @param ops the operations pieces the app was given (rate limiter, record)
  */
@@ -115,8 +116,9 @@ export function withFastPath(
   hot: HotEndpoints,
   ops: Pick<Operations, "rateLimiter" | "record">,
   app: RequestListener,
-): RequestListener {
+): RequestListener & { answered(): number } {
   const { rateLimiter, record } = ops;
+  let answered = 0;
 
   const handOver = (
     req: HandedOver,
@@ -152,6 +154,7 @@ export function withFastPath(
       });
     if (admission.limited) {
       writeAnswer(res, tooManyRequests(admission.wait));
+      answered++;
       log(429, { route: "(rate-limited)", limited: admission.limited });
       return;
     }
@@ -177,10 +180,11 @@ export function withFastPath(
     if (!answer) return handOver(req, res, start, admission, body);
     if (rateLimiter && isFailure(parts.path, answer.status, known)) await rateLimiter.hit(client, "failure");
     writeAnswer(res, answer);
+    answered++;
     log(answer.status, { domain, known });
   };
 
-  return (req, res) => {
+  const listener: RequestListener = (req, res) => {
     const method = req.method;
     if (method !== "GET" && method !== "POST") return app(req, res);
     const target = req.url ?? "";
@@ -209,4 +213,5 @@ export function withFastPath(
       if (!res.headersSent) app(req, res);
     });
   };
+  return Object.assign(listener, { answered: () => answered });
 }

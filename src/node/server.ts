@@ -108,6 +108,11 @@ export interface ServeOptions extends SettingsSources {
    * every line. `mailconf serve` uses {@link WARNINGS_PER_MINUTE}.
    */
   warningsPerMinute?: number;
+  /**
+   * Answer the hot requests straight from node:http (src/node/fast-path.ts), with the same bytes as
+   * the app. Default true; false sends every request through the app (for comparisons).
+   */
+  fastPath?: boolean;
   /** Directory lookups of providers with a `directory` (default: LDAP through ldapts, cached; src/node/ldap.ts). */
   directory?: DirectoryLookup;
 }
@@ -171,6 +176,8 @@ export interface RunningServer {
   /** The metrics URL, with {@link ServeOptions.metrics}. */
   metricsUrl?: string;
   report: string[];
+  /** How many answers the fast path wrote (0 with `fastPath: false`); the rest went through the app. */
+  fastPathAnswers(): number;
   /**
    * Reads the settings files and the ISPDB folder again (SIGHUP). Invalid settings are logged,
    * one line per problem as `file:line: path: rule`, and the last good settings keep answering.
@@ -271,8 +278,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     trustProxy,
     draining: () => draining,
   };
+  let fast: ReturnType<typeof withFastPath> | undefined;
   const createGuardedServer = ((serverOptions: ServerOptions, listener: RequestListener) => {
-    const server = createServer(serverOptions, guardConnections(withFastPath(hot, ops, listener), guard));
+    fast = options.fastPath === false ? undefined : withFastPath(hot, ops, listener);
+    const server = createServer(serverOptions, guardConnections(fast ?? listener, guard));
     server.maxHeadersCount = MAX_HEADERS_COUNT;
     return server;
   }) as typeof createServer;
@@ -336,6 +345,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     publicUrl,
     metricsUrl,
     report: loaded.report,
+    fastPathAnswers: () => fast?.answered() ?? 0,
     reload,
     close: (graceMs = options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS) => {
       closing ??= new Promise<void>((resolve) => {
