@@ -128,7 +128,7 @@ describe("SQL store cache", () => {
     },
   );
 
-  it("full and lru answer exactly as the database does (exact, alias, wildcard, unknown)", async () => {
+  it("full and lru answer exactly as the database does (exact, alias, wildcard, unknown); peek too, when it answers", async () => {
     const db = await database("same.db");
     const writer = new SqlStore(db, { fallback: builtins });
     await writer.putProviders(
@@ -140,6 +140,7 @@ describe("SQL store cache", () => {
     const full = new SqlStore(db, { fallback: builtins, cache: "full" });
     const lru = new SqlStore(db, { fallback: builtins, cache: "lru", lruEntries: 16 });
     await full.warm();
+    let peeks = 0;
     const label = fc.constantFrom("a", "b", "eu", "customers", "assigned", "old", "gmail-alias", "x-1");
     const base = fc.constantFrom(
       "example.net",
@@ -153,12 +154,24 @@ describe("SQL store cache", () => {
       fc.asyncProperty(fc.array(label, { maxLength: 3 }), base, async (labels, b) => {
         const name = [...labels, b].join(".");
         const expected = await writer.resolve(name);
+        // The request path asks peek first (synchronous, from memory): it must agree or abstain.
+        const peeked = full.peek(name);
+        if (peeked !== undefined) {
+          peeks++;
+          expect(peeked ?? undefined).toEqual(expected);
+        }
         expect(await full.resolve(name)).toEqual(expected);
         expect(await lru.resolve(name)).toEqual(expected);
       }),
       { numRuns: 300 },
     );
     expect(full.inMemory).toBe(true);
+    expect(peeks).toBeGreaterThan(100);
+    expect(full.peek("hoster.example.net")?.via).toBe("exact");
+    expect(full.peek("a.eu.customers.example.net")?.via).toBe("wildcard");
+    expect(full.peek("nothing.example.com")).toBeNull();
+    expect(full.peek("old.example.org")).toBeUndefined(); // an alias: resolve() follows it
+    expect(lru.peek("hoster.example.net")).toBeUndefined(); // only the full cache answers from memory
   });
 });
 

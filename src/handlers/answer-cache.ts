@@ -28,6 +28,12 @@ export class AnswerCache<V extends {}> {
     this.#lru.delete(key);
   }
 
+  /** The cached value for `key` if it was made from `provider`, else `undefined` (nothing is made). */
+  peek(key: string, provider: Provider): V | undefined {
+    const hit = this.#lru.get(key);
+    return hit && hit.provider === provider ? hit.value : undefined;
+  }
+
   /** The cached value for `key` made from `provider`, else `make()` (cached unless it throws or rejects). */
   get(key: string, provider: Provider, make: () => V): V {
     const hit = this.#lru.get(key);

@@ -12,6 +12,7 @@
  */
 import type { Hono } from "hono";
 import { type EmailAddress, normalizeDomain, parseEmailAddress } from "../providers/domain.ts";
+import type { Resolution } from "../providers/store.ts";
 import { renderAutoconfig } from "../templates/autoconfig.ts";
 import { AnswerCache } from "./answer-cache.ts";
 import {
@@ -27,6 +28,7 @@ import {
   plainAnswer,
   type RequestParts,
   resolveDomain,
+  resolveDomainNow,
   toResponse,
 } from "./context.ts";
 
@@ -53,16 +55,17 @@ const answers = new AnswerCache<Uint8Array<ArrayBuffer>>();
 const utf8 = new TextEncoder();
 
 /**
- * The answer to an autoconfig request (see the module documentation).
+ * The answer to an autoconfig request (see the module documentation); synchronous when the store
+ * knows the domain from memory and the answer is kept (the common case), else a Promise.
  * @param pathDomain the `<domain>` of `/v1.1/<domain>`, percent-decoded; none for the other paths
  * @param note told the mail domain looked up and whether it is known
  */
-export async function answerAutoconfig(
+export function answerAutoconfig(
   deps: AppDeps,
   request: RequestParts,
   pathDomain: string | undefined,
   note: NoteDomain,
-): Promise<Answer> {
+): Answer | Promise<Answer> {
   let domain: string | undefined;
   let address: EmailAddress | undefined;
   if (pathDomain !== undefined) {
@@ -79,16 +82,25 @@ export async function answerAutoconfig(
       if (!domain) return plainAnswer(404, "No mail domain: pass ?emailaddress=user@domain.");
     }
   }
-  const resolution = await resolveDomain(deps, domain, note);
-  if (!resolution) return plainAnswer(404, `No settings for ${domain}.`);
-  const { provider } = resolution;
-  if (provider.directory) {
+  const now = resolveDomainNow(deps, domain, note);
+  if (now === null) return plainAnswer(404, `No settings for ${domain}.`);
+  if (now && !now.provider.directory) return clientConfig(domain, now);
+  const known = domain;
+  return (async () => {
+    const resolution = now ?? (await resolveDomain(deps, known, note));
+    if (!resolution) return plainAnswer(404, `No settings for ${known}.`);
+    const { provider } = resolution;
+    if (!provider.directory) return clientConfig(known, resolution);
     // User names from the directory (%LOGINNAME%), expanded here: clients know no such placeholder.
     // Per address, so never from the answer cache.
     const account = await accountFor(deps, resolution, address);
     const expanded = { ...provider, incoming: account.incoming, outgoing: account.outgoing };
-    return { status: 200, headers: HEADERS, body: renderAutoconfig({ provider: expanded, domain }) };
-  }
+    return { status: 200, headers: HEADERS, body: renderAutoconfig({ provider: expanded, domain: known }) };
+  })();
+}
+
+/** The kept clientConfig document of a domain's provider (without a directory). */
+function clientConfig(domain: string, { provider }: Resolution): Answer {
   const body = answers.get(domain, provider, () => utf8.encode(renderAutoconfig({ provider, domain })));
   return { status: 200, headers: HEADERS, body };
 }

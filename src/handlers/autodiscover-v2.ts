@@ -21,6 +21,7 @@
  */
 import type { Hono } from "hono";
 import { parseEmailAddress } from "../providers/domain.ts";
+import type { Resolution } from "../providers/store.ts";
 import { renderV2Endpoint, renderV2Error, renderV2InvalidProtocol } from "../templates/autodiscover-v2.ts";
 import {
   type Answer,
@@ -32,6 +33,7 @@ import {
   READ_ONLY_ANSWER,
   requestTarget,
   resolveDomain,
+  resolveDomainNow,
   toResponse,
 } from "./context.ts";
 
@@ -92,9 +94,21 @@ export function mayBeV2(url: string): boolean {
   return V2_HINT.test(url);
 }
 
+/** The target and address source of the last URL read (the fast path asks {@link isV2Url}, then {@link answerV2}). */
+let last: { url: string; target: URL; found: ReturnType<typeof v2Email> } | undefined;
+
+function readV2(url: string): { target: URL; found: ReturnType<typeof v2Email> } {
+  if (last?.url !== url) {
+    // Never `new URL(url)`: its host is the client's Host header.
+    const target = requestTarget(url);
+    last = { url, target, found: v2Email(target) };
+  }
+  return last;
+}
+
 /** Whether a request URL is a v2 request (a v2 path, any method). */
 export function isV2Url(url: string): boolean {
-  return mayBeV2(url) && v2Email(requestTarget(url)) !== undefined;
+  return mayBeV2(url) && readV2(url).found !== undefined;
 }
 
 /**
@@ -103,15 +117,13 @@ export function isV2Url(url: string): boolean {
  * @param url the request URL (`c.req.url`; only its path and query are read, never its host)
  * @param note told the mail domain looked up and whether it is known
  */
-export async function answerV2(
+export function answerV2(
   deps: AppDeps,
   method: string,
   url: string,
   note: NoteDomain,
-): Promise<Answer | undefined> {
-  // Never `new URL(url)`: its host is the client's Host header.
-  const target = requestTarget(url);
-  const found = v2Email(target);
+): Answer | undefined | Promise<Answer | undefined> {
+  const { target, found } = readV2(url);
   if (!found) return undefined;
   if (method !== "GET" && method !== "HEAD") return READ_ONLY_ANSWER;
   const requested = param(target, "protocol") ?? "";
@@ -127,21 +139,28 @@ export async function answerV2(
         `${found.from}: expected an e-mail address such as jane@example.com`,
       ),
     );
-  const resolution = await resolveDomain(deps, address.domain, note);
-  if (!resolution) {
-    deps.log?.(`autodiscover v2: unknown domain for ${maskAddress(address)}`);
-    return json(404, renderV2Error("NotFound", "No settings are published for this domain."));
-  }
-  if (protocol === "activesync") {
-    const eas = resolution.provider.activeSync?.url;
-    return eas
-      ? json(200, renderV2Endpoint("ActiveSync", eas))
-      : json(400, renderV2InvalidProtocol(requested));
-  }
-  const base = deps.publicUrl.replace(/\/+$/, "");
-  if (v1Endpoint?.base !== base)
-    v1Endpoint = { base, body: renderV2Endpoint("AutodiscoverV1", `${base}/autodiscover/autodiscover.xml`) };
-  return json(200, v1Endpoint.body);
+  const decide = (resolution: Resolution | null | undefined): Answer => {
+    if (!resolution) {
+      deps.log?.(`autodiscover v2: unknown domain for ${maskAddress(address)}`);
+      return json(404, renderV2Error("NotFound", "No settings are published for this domain."));
+    }
+    if (protocol === "activesync") {
+      const eas = resolution.provider.activeSync?.url;
+      return eas
+        ? json(200, renderV2Endpoint("ActiveSync", eas))
+        : json(400, renderV2InvalidProtocol(requested));
+    }
+    const base = deps.publicUrl.replace(/\/+$/, "");
+    if (v1Endpoint?.base !== base)
+      v1Endpoint = {
+        base,
+        body: renderV2Endpoint("AutodiscoverV1", `${base}/autodiscover/autodiscover.xml`),
+      };
+    return json(200, v1Endpoint.body);
+  };
+  const now = resolveDomainNow(deps, address.domain, note);
+  if (now !== undefined) return decide(now);
+  return resolveDomain(deps, address.domain, note).then(decide);
 }
 
 /** Registers the v2 JSON routes on `app`. */

@@ -127,7 +127,8 @@ export async function answerAutodiscover(
     deps.log?.(`autodiscover: LegacyDN ignored, EMailAddress used for ${maskAddress(address)}`);
   let resolution: Resolution | undefined;
   try {
-    resolution = await deps.store.resolve(address.domain);
+    const now = deps.store.peek?.(address.domain);
+    resolution = now === undefined ? await deps.store.resolve(address.domain) : (now ?? undefined);
   } catch (e) {
     deps.log?.(`autodiscover: settings store failed for ${maskAddress(address)}: ${(e as Error).message}`);
     return error(603, mobilesync);

@@ -104,6 +104,26 @@ export async function resolveDomain(
 }
 
 /**
+ * {@link resolveDomain} answered synchronously when the store can ({@link SettingsStore.peek}):
+ * the resolution or `null` (unknown), noted like resolveDomain; `undefined` when only
+ * resolveDomain can tell (then nothing is noted).
+ */
+export function resolveDomainNow(
+  deps: AppDeps,
+  domain: string,
+  note: NoteDomain,
+): Resolution | null | undefined {
+  let resolution: Resolution | null | undefined;
+  try {
+    resolution = deps.store.peek?.(domain);
+  } catch {
+    return undefined; // resolveDomain asks again, and logs the fault
+  }
+  if (resolution !== undefined) note(domain, resolution !== null);
+  return resolution;
+}
+
+/**
  * Told the mail domain a request asked about and whether a source knew it (for the access log,
  * metrics and the `failure` rate limit): `noteDomain` on a Hono context, or the Node fast path's own record.
  */

@@ -22,11 +22,12 @@ export interface HotRoute {
   route: string;
   /** The route reads the request body, at most this many bytes (Autodiscover POST). */
   bodyBytes?: number;
+  /** Synchronous when the answer is at hand (store in memory, answer kept), else a Promise. */
   answer(
     request: RequestParts,
     readBody: (maxBytes: number) => Promise<CappedBody>,
     note: NoteDomain,
-  ): Promise<Answer | undefined>;
+  ): Answer | undefined | Promise<Answer | undefined>;
 }
 
 /** The hot endpoints of one app (the profile cache belongs to it). */

@@ -9,7 +9,8 @@
  */
 import type { Context, Hono } from "hono";
 import type { AccountSettings } from "../providers/account.ts";
-import { parseEmailAddress } from "../providers/domain.ts";
+import { type EmailAddress, parseEmailAddress } from "../providers/domain.ts";
+import type { Resolution } from "../providers/store.ts";
 import { profileProblem, renderMobileconfig } from "../templates/mobileconfig.ts";
 import {
   type ProfileProblem,
@@ -29,6 +30,7 @@ import {
   partsOf,
   type RequestParts,
   resolveDomain,
+  resolveDomainNow,
   toResponse,
 } from "./context.ts";
 import { pageSecurityHeaders } from "./page-headers.ts";
@@ -95,9 +97,11 @@ type Profile = { answer: Answer; signed: boolean };
  * better than no profile (and not kept: the next request signs again).
  */
 export function profileEndpoint(deps: AppDeps): {
-  answer(request: RequestParts, note: NoteDomain): Promise<Answer>;
+  answer(request: RequestParts, note: NoteDomain): Answer | Promise<Answer>;
 } {
-  const profiles = new AnswerCache<Promise<Profile>>(PROFILE_CACHE_ENTRIES, PROFILE_CACHE_TTL_MS);
+  /** A profile being made, and once made, the profile itself (so a kept one is served without waiting). */
+  type Kept = { made: Promise<Profile>; profile?: Profile };
+  const profiles = new AnswerCache<Kept>(PROFILE_CACHE_ENTRIES, PROFILE_CACHE_TTL_MS);
   const make = async (account: AccountSettings, address: string): Promise<Profile> => {
     const headers = {
       ...COMMON_HEADERS,
@@ -116,13 +120,21 @@ export function profileEndpoint(deps: AppDeps): {
       return { answer: { status: 200, headers, body: bytes }, signed: false };
     }
   };
-  const answer = async (request: RequestParts, note: NoteDomain): Promise<Answer> => {
-    const email = request.query("email") ?? request.query("emailaddress");
-    if (!email?.trim()) return problem(request, 400, { kind: "missing" });
-    const address = parseEmailAddress(email);
-    if (!address) return problem(request, 400, { kind: "malformed", value: email });
-    const resolution = await resolveDomain(deps, address.domain, note);
-    if (!resolution) return problem(request, 404, { kind: "unknown-domain", domain: address.domain });
+  const keep = (account: AccountSettings, key: string): Kept => {
+    const kept: Kept = { made: make(account, key) };
+    kept.made.then(
+      (profile) => {
+        kept.profile = profile;
+      },
+      () => {},
+    );
+    return kept;
+  };
+  const finish = async (
+    request: RequestParts,
+    resolution: Resolution,
+    address: EmailAddress,
+  ): Promise<Answer> => {
     const account = await accountFor(deps, resolution, address);
     const refused = profileProblem(account);
     if (refused) {
@@ -136,9 +148,27 @@ export function profileEndpoint(deps: AppDeps): {
     // A directory's login name differs per address and may change there: such profiles are not kept.
     if (resolution.provider.directory) return (await make(account, address.address)).answer;
     const key = address.address;
-    const profile = await profiles.get(key, resolution.provider, () => make(account, key));
+    const profile = await profiles.get(key, resolution.provider, () => keep(account, key)).made;
     if (deps.signProfile && !profile.signed) profiles.delete(key);
     return profile.answer;
+  };
+  const answer = (request: RequestParts, note: NoteDomain): Answer | Promise<Answer> => {
+    const email = request.query("email") ?? request.query("emailaddress");
+    if (!email?.trim()) return problem(request, 400, { kind: "missing" });
+    const address = parseEmailAddress(email);
+    if (!address) return problem(request, 400, { kind: "malformed", value: email });
+    const now = resolveDomainNow(deps, address.domain, note);
+    if (now === null) return problem(request, 404, { kind: "unknown-domain", domain: address.domain });
+    // A kept profile passed every check of `finish` when it was made (they depend on the provider only).
+    const kept =
+      now && !now.provider.directory ? profiles.peek(address.address, now.provider)?.profile : undefined;
+    if (kept && (!deps.signProfile || kept.signed)) return kept.answer;
+    if (now) return finish(request, now, address);
+    return resolveDomain(deps, address.domain, note).then((resolution) =>
+      resolution
+        ? finish(request, resolution, address)
+        : problem(request, 404, { kind: "unknown-domain", domain: address.domain }),
+    );
   };
   return { answer };
 }

@@ -68,8 +68,21 @@ export function withParseableUrl(incoming: IncomingMessage): void {
   if (!SIMPLE_HOST.test(host) && !IP_LITERAL_HOST.test(host)) return;
   // @hono/node-server builds the URL from a FAST_HOST value unchecked; the Fetch Request behind
   // every request body then throws "Invalid URL" for one WHATWG URL refuses.
-  if (!FAST_HOST.test(host) || !URL.canParse(`http://${host}/`))
-    incoming.url = `http://host.invalid${target}`;
+  if (!FAST_HOST.test(host) || !hostParses(host)) incoming.url = `http://host.invalid${target}`;
+}
+
+/** The last Host values tested with URL.canParse and the verdicts (clients repeat their Host). */
+const parsedHosts = new Map<string, boolean>();
+
+/** Whether WHATWG URL takes `http://<host>/`, remembered for the last 64 Host values. */
+function hostParses(host: string): boolean {
+  let ok = parsedHosts.get(host);
+  if (ok === undefined) {
+    ok = URL.canParse(`http://${host}/`);
+    if (parsedHosts.size >= 64) parsedHosts.clear();
+    parsedHosts.set(host, ok);
+  }
+  return ok;
 }
 
 /** Replaces the Host header in both views node:http keeps (@hono/node-server reads `rawHeaders`). */

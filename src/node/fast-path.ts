@@ -133,16 +133,17 @@ export function withFastPath(
     return app(req, res);
   };
 
-  const serve = async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: HotRoute,
-    parts: RequestParts,
-  ): Promise<void> => {
+  /** Serves one hot request; synchronous, with no Promise made, when its answer is at hand. */
+  const serve = (req: IncomingMessage, res: ServerResponse, route: HotRoute, parts: RequestParts): void => {
+    const failed = () => fault(req, res);
     const start = performance.now();
     const client = clientAddressOf(req);
-    let admission = admit(rateLimiter, client, parts.method, parts.path);
-    if (admission instanceof Promise) admission = await admission;
+    let domain: string | undefined;
+    let known: boolean | undefined;
+    const note = (d: string, k: boolean) => {
+      domain = d;
+      known = k;
+    };
     const log = (status: number, r: Partial<RequestRecord>) =>
       record?.({
         method: parts.method,
@@ -152,36 +153,61 @@ export function withFastPath(
         client,
         ...r,
       });
-    if (admission.limited) {
-      writeAnswer(res, tooManyRequests(admission.wait));
+    const send = (answer: Answer) => {
+      writeAnswer(res, answer);
       answered++;
-      log(429, { route: "(rate-limited)", limited: admission.limited });
-      return;
-    }
-    let body: Promise<CappedBody> | undefined;
-    if (route.bodyBytes !== undefined) {
-      body = readNodeBodyCapped(req, route.bodyBytes);
-      const read = await body.catch(() => undefined);
-      // Over the cap or broken off: the app answers, and @hono/node-server cleans up the rest.
-      if (!read?.ok) return handOver(req, res, start, admission, body);
-    }
-    let domain: string | undefined;
-    let known: boolean | undefined;
-    const note = (d: string, k: boolean) => {
-      domain = d;
-      known = k;
+      log(answer.status, { domain, known });
     };
-    let answer: Answer | undefined;
-    try {
-      answer = await route.answer(parts, () => body as Promise<CappedBody>, note);
-    } catch {
-      answer = undefined; // the app answers it (and logs its error)
-    }
-    if (!answer) return handOver(req, res, start, admission, body);
-    if (rateLimiter && isFailure(parts.path, answer.status, known)) await rateLimiter.hit(client, "failure");
-    writeAnswer(res, answer);
-    answered++;
-    log(answer.status, { domain, known });
+    const finish = (
+      answer: Answer | undefined,
+      admission: Admission,
+      body?: Promise<CappedBody>,
+    ): unknown => {
+      if (!answer) return handOver(req, res, start, admission, body);
+      if (rateLimiter && isFailure(parts.path, answer.status, known)) {
+        const hit = rateLimiter.hit(client, "failure");
+        if (hit instanceof Promise) return hit.then(() => send(answer));
+      }
+      send(answer);
+      return undefined;
+    };
+    const answer = (admission: Admission, body?: Promise<CappedBody>): unknown => {
+      let result: ReturnType<HotRoute["answer"]>;
+      try {
+        result = route.answer(parts, () => body as Promise<CappedBody>, note);
+      } catch {
+        return handOver(req, res, start, admission, body); // the app answers it (and logs its error)
+      }
+      if (!(result instanceof Promise)) return finish(result, admission, body);
+      return result.then(
+        (a) => finish(a, admission, body),
+        () => handOver(req, res, start, admission, body),
+      );
+    };
+    const admitted = (admission: Admission): unknown => {
+      if (admission.limited) {
+        writeAnswer(res, tooManyRequests(admission.wait));
+        answered++;
+        log(429, { route: "(rate-limited)", limited: admission.limited });
+        return undefined;
+      }
+      if (route.bodyBytes === undefined) return answer(admission);
+      const body = readNodeBodyCapped(req, route.bodyBytes);
+      // Over the cap or broken off: the app answers, and @hono/node-server cleans up the rest.
+      return body.then(
+        (read) => (read.ok ? answer(admission, body) : handOver(req, res, start, admission, body)),
+        () => handOver(req, res, start, admission, body),
+      );
+    };
+    const admission = admit(rateLimiter, client, parts.method, parts.path);
+    const done = admission instanceof Promise ? admission.then(admitted) : admitted(admission);
+    if (done instanceof Promise) done.catch(failed);
+  };
+
+  /** A fault of the fast path itself: the app answers the request, or the connection is closed. */
+  const fault = (req: IncomingMessage, res: ServerResponse) => {
+    if (res.headersSent) res.destroy();
+    else app(req, res);
   };
 
   const listener: RequestListener = (req, res) => {
@@ -209,9 +235,11 @@ export function withFastPath(
       query: (name) => getQueryParam(url, name) as string | undefined,
       header: (name) => req.headers[name] as string | undefined,
     };
-    serve(req, res, route, parts).catch(() => {
-      if (!res.headersSent) app(req, res);
-    });
+    try {
+      serve(req, res, route, parts);
+    } catch {
+      fault(req, res);
+    }
   };
   return Object.assign(listener, { answered: () => answered });
 }

@@ -111,6 +111,11 @@ export class MxStore implements SettingsStore {
     };
   }
 
+  /** A domain the stores know, from memory; anything else may need DNS (`undefined`). */
+  peek(domain: string): Resolution | null | undefined {
+    return this.#inner.peek?.(domain) ?? undefined;
+  }
+
   async resolve(domain: string): Promise<Resolution | undefined> {
     const known = await this.#inner.resolve(domain);
     if (known) return known;

@@ -37,6 +37,13 @@ export function resolutionOf(entry: ProviderEntry, domain: string, via: Resoluti
 export interface SettingsStore {
   /** Resolves a mail domain; `undefined` if this store does not know it. Never throws for unknown input. */
   resolve(domain: string): Promise<Resolution | undefined>;
+  /**
+   * {@link resolve} answered synchronously from memory, when this store can: the resolution, `null`
+   * when the store knows the domain is not its own, `undefined` when only {@link resolve} can tell
+   * (a database read, a change check due, DNS). Must agree with `resolve` whenever it answers.
+   * The request path asks this first: an `await` costs about a microsecond per request.
+   */
+  peek?(domain: string): Resolution | null | undefined;
   /** Every provider with its source, for listings and `mailconf check`. */
   providers(): Promise<{ provider: Provider; source: string }[]>;
   /** The provider with this id (first in precedence order), for domain assignments by id. */
@@ -152,6 +159,12 @@ export class MemoryStore implements SettingsStore {
     return wild && resolutionOf(wild, domain, "wildcard");
   }
 
+  peek(domain: string): Resolution | null | undefined {
+    const own = this.resolveSync(domain);
+    if (own?.via === "exact" || this.#assigned.size === 0) return own ?? null;
+    return undefined; // assigned domains may name a provider of another source (async)
+  }
+
   /** The provider an assigned domain names: one of this store's, else from the other sources. */
   async #assignedEntry(id: string | undefined): Promise<ProviderEntry | undefined> {
     if (id === undefined) return undefined;
@@ -208,6 +221,15 @@ export class LayeredStore implements SettingsStore {
     return undefined;
   }
 
+  peek(domain: string): Resolution | null | undefined {
+    for (const layer of this.layers) {
+      const hit = layer.peek?.(domain);
+      if (hit === undefined) return undefined;
+      if (hit) return hit;
+    }
+    return null;
+  }
+
   async providers(): Promise<ProviderEntry[]> {
     const all = await Promise.all(this.layers.map((l) => l.providers()));
     return all.flat();
@@ -259,6 +281,10 @@ export class SwappableStore implements SettingsStore {
 
   resolve(domain: string): Promise<Resolution | undefined> {
     return this.#current.resolve(domain);
+  }
+
+  peek(domain: string): Resolution | null | undefined {
+    return this.#current.peek?.(domain);
   }
 
   providers(): Promise<ProviderEntry[]> {

@@ -384,6 +384,35 @@ export class SqlStore implements SettingsStore {
     return hit;
   }
 
+  /**
+   * {@link resolve} from the settings held in memory (mode `full`), when they are loaded and no
+   * change check is due: `null` for a domain not published here; `undefined` when the database
+   * must be asked (not loaded, check due) or the answer needs another store (a provider or alias
+   * target from the fallback).
+   */
+  peek(domain: string): Resolution | null | undefined {
+    const index = this.#index;
+    if (!index || this.#checking || this.#clock() - this.#checkedAt >= this.#checkMs) return undefined;
+    let direct: { provider: Provider; via: "exact" | "wildcard" } | undefined;
+    let pending = false;
+    for (const candidate of matchCandidates(domain)) {
+      const hit = index.domains.get(candidate);
+      if (hit === undefined) continue;
+      if (candidate === domain && typeof hit !== "string") return undefined; // an alias: resolve() follows it
+      if (typeof hit !== "string") continue; // aliases are not followed for wildcard candidates
+      const provider = index.providers.get(hit);
+      if (!provider) {
+        pending = true; // from the fallback, or a row that no longer validates: resolve() decides
+        continue;
+      }
+      if (pending) return undefined;
+      direct = { provider, via: candidate === domain ? "exact" : "wildcard" };
+      break;
+    }
+    if (direct) return { provider: direct.provider, source: SQL_SOURCE, domain, via: direct.via };
+    return pending ? undefined : null;
+  }
+
   async #resolve(domain: string): Promise<Resolution | undefined> {
     const candidates = matchCandidates(domain);
     const rows = await this.#lookupRows(candidates);
