@@ -145,7 +145,7 @@ const TARGETS: Record<string, { target?: number; monogramm?: number }> = {
 };
 
 type Message = { type: string; [key: string]: unknown };
-type Urls = { plain: string; rsa: string; ecdsa: string; timed: string; bare: string };
+type Urls = { plain: string; rsa: string; ecdsa: string; limited: string; timed: string; bare: string };
 
 /** Starts bench/server.ts and waits for its URLs. */
 function startServers(): Promise<{ child: ChildProcess; urls: Urls }> {
@@ -189,7 +189,7 @@ const mib = (bytes: number) => `${fmt(bytes / 1024 / 1024)} MiB`;
 /** One throughput case: the request, and which mailconf answers it. */
 interface Case {
   name: string;
-  server: "plain" | "rsa" | "ecdsa";
+  server: "plain" | "rsa" | "ecdsa" | "limited";
   path: string;
   method?: "GET" | "POST";
   body?: Buffer;
@@ -231,6 +231,12 @@ async function throughputCases(child: ChildProcess, urls: Urls, failures: string
   const email = "jane.doe%40example.com";
   const all: Case[] = [
     { name: "autoconfig GET", server: "plain", path: `/mail/config-v1.1.xml?emailaddress=${email}` },
+    // The same with rate limits on (counted, never reached): the limiter's cost per request.
+    {
+      name: "autoconfig + rate limits",
+      server: "limited",
+      path: `/mail/config-v1.1.xml?emailaddress=${email}`,
+    },
     {
       name: "Autodiscover POST",
       server: "plain",

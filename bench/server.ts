@@ -4,12 +4,14 @@
  * - `plain`, `rsa`, `ecdsa`: mailconf as `mailconf serve` starts it (src/node/server.ts startServer: the
  *   built-in providers, a fresh SQLite file as the default `./mailconf.db` would be, resolution by MX
  *   off), unsigned and signing profiles with an RSA 2048 and an ECDSA P-256 certificate.
+ * - `limited`: `plain` with rate limits on (a limit of 10^9 a minute: every request is counted,
+ *   none refused), for the limiter's cost.
  * - `timed`: the same app behind a fetch wrapper that times each request (request in → Response out),
  *   for the attack refusals' in-server latency.
  * - `bare`: a bare node:http server answering, per path, exactly the status, headers and body bytes
  *   mailconf gave for that scenario (registered by the runner), after reading the request body.
  *
- * IPC: sends `{ type: "ready", urls: { plain, rsa, ecdsa, timed, bare } }` once listening. Answers
+ * IPC: sends `{ type: "ready", urls: { plain, rsa, ecdsa, limited, timed, bare } }` once listening. Answers
  * `{ type: "heap" }` with `{ heapUsed, gc }` (bytes, after two full GCs), `{ type: "timings" }` with
  * `{ ms: number[] }` (and starts a new list), `{ type: "cpu" }` with `{ us }` (user + system CPU of this
  * process so far, µs), `{ type: "bare", path, status, headers, body }` (body base64) by registering
@@ -80,6 +82,15 @@ const mailconf = async (kind?: "rsa" | "ec-p256"): Promise<RunningServer> => {
 const plain = await mailconf();
 const rsa = await mailconf("rsa");
 const ecdsa = await mailconf("ec-p256");
+// Rate limits on, as `mailconf serve` has them by default, but never reached: the limiter's own
+// cost per request (counting every request per client and bucket).
+const limited = await startServer({
+  port: 0,
+  host: "127.0.0.1",
+  db,
+  publicUrl: PUBLIC_URL,
+  rateLimit: 1_000_000_000,
+});
 
 // The same app with each request timed, for the refusal latencies.
 const loaded = await loadSettings({ db, sqlCache: "full" });
@@ -123,7 +134,7 @@ process.on("message", (message: Message) => {
     (timed as unknown as Server).closeAllConnections?.();
     timed.close();
     loaded.close();
-    Promise.all([plain.close(), rsa.close(), ecdsa.close()]).then(() => {
+    Promise.all([plain.close(), rsa.close(), ecdsa.close(), limited.close()]).then(() => {
       rmSync(dir, { recursive: true, force: true });
       process.exit(0);
     });
@@ -135,6 +146,7 @@ process.send?.({
     plain: plain.url,
     rsa: rsa.url,
     ecdsa: ecdsa.url,
+    limited: limited.url,
     timed: `http://127.0.0.1:${(timed.address() as AddressInfo).port}`,
     bare: `http://127.0.0.1:${(bare.address() as AddressInfo).port}`,
   },

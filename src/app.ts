@@ -10,8 +10,7 @@ import { autodiscoverRoutes } from "./handlers/autodiscover.ts";
 import { autodiscoverV2Routes } from "./handlers/autodiscover-v2.ts";
 import { type AppDeps, COMMON_HEADERS, getOnly } from "./handlers/context.ts";
 import { dnsRoutes } from "./handlers/dns.ts";
-import { type HotEndpoints, hotEndpoints } from "./handlers/hot.ts";
-import { mobileconfigRoutes } from "./handlers/mobileconfig.ts";
+import { mobileconfigRoutes, type ProfileEndpoint, profileEndpoint } from "./handlers/mobileconfig.ts";
 import { operationsMiddleware } from "./handlers/operations.ts";
 import { paccRoutes } from "./handlers/pacc.ts";
 import { pagesRoutes } from "./handlers/pages.ts";
@@ -20,10 +19,10 @@ export type { AppDeps } from "./handlers/context.ts";
 
 /**
  * Builds the app. `deps.publicUrl` is used for every absolute URL in answers (never the Host header).
- * @param hot the hot endpoints, when a runtime entry also answers them itself (src/node/fast-path.ts):
- *   both must share them (the profile cache)
+ * @param profile the profile endpoint, when a runtime entry also answers profiles itself
+ *   (src/node/fast-path.ts, with src/handlers/hot.ts): both must share it (its profile cache)
  */
-export function createApp(deps: AppDeps, hot: HotEndpoints = hotEndpoints(deps)): Hono {
+export function createApp(deps: AppDeps, profile: ProfileEndpoint = profileEndpoint(deps)): Hono {
   const app = new Hono();
   // Headers set before the handler runs, never after: a response changed after it was built is
   // rebuilt (Hono) and loses @hono/node-server's fast path. Hot handlers return `respond(…)` with
@@ -37,7 +36,7 @@ export function createApp(deps: AppDeps, hot: HotEndpoints = hotEndpoints(deps))
   autodiscoverRoutes(app, deps);
   autodiscoverV2Routes(app, deps);
   autoconfigRoutes(app, deps);
-  mobileconfigRoutes(app, deps, hot.profile);
+  mobileconfigRoutes(app, deps, profile);
   paccRoutes(app, deps);
   pagesRoutes(app, deps);
   dnsRoutes(app, deps);

@@ -11,7 +11,7 @@ import { isAutodiscoverXmlPath, MAX_AUTODISCOVER_BODY_BYTES } from "./autodiscov
 import { answerV2, isV2Url } from "./autodiscover-v2.ts";
 import type { CappedBody } from "./body.ts";
 import type { Answer, AppDeps, NoteDomain, RequestParts } from "./context.ts";
-import { PROFILE_PATHS, profileEndpoint } from "./mobileconfig.ts";
+import { PROFILE_PATHS, type ProfileEndpoint, profileEndpoint } from "./mobileconfig.ts";
 
 /** The route names of the access log and metrics for the hot endpoints (as routeOf gives them). */
 export const POX_ROUTE = "/autodiscover/autodiscover.xml";
@@ -32,8 +32,8 @@ export interface HotRoute {
 
 /** The hot endpoints of one app (the profile cache belongs to it). */
 export interface HotEndpoints {
-  /** The profile endpoint, shared with the app's Hono routes. */
-  profile: ReturnType<typeof profileEndpoint>;
+  /** The profile endpoint, to be shared with the app (createApp's second argument). */
+  profile: ProfileEndpoint;
   /**
    * The hot route a GET or POST for `path` goes to, in the app's routing order (POX, v2, autoconfig,
    * profiles), or `undefined` for any other request. `path` must be the raw path without `%`
@@ -46,7 +46,7 @@ const autoconfigRoutes = new Set<string>(AUTOCONFIG_PATHS);
 const profileRoutes = new Set<string>(PROFILE_PATHS);
 const V1_1 = "/v1.1/";
 
-/** Builds the hot endpoints of an app: createApp and the Node fast path must share them. */
+/** Builds the hot endpoints of an app; pass `profile` to createApp, so both share the profile cache. */
 export function hotEndpoints(deps: AppDeps): HotEndpoints {
   const profile = profileEndpoint(deps);
   const pox: HotRoute = {

@@ -89,6 +89,11 @@ export const PROFILE_PATHS = ["/mobileconfig", "/email.mobileconfig"] as const;
 /** A made profile: the answer and whether it is signed. */
 type Profile = { answer: Answer; signed: boolean };
 
+/** The profile endpoint of one app (see {@link profileEndpoint}). */
+export interface ProfileEndpoint {
+  answer(request: RequestParts, note: NoteDomain): Answer | Promise<Answer>;
+}
+
 /**
  * The profile endpoint of one app: `answer(request, note)` gives the answer (the table of this
  * module's docstring). With `deps.signProfile`, the profile's UTF-8 bytes are signed (DER CMS);
@@ -96,9 +101,7 @@ type Profile = { answer: Answer; signed: boolean };
  * fault is logged and the unsigned profile is served, which devices install as "Unsigned" —
  * better than no profile (and not kept: the next request signs again).
  */
-export function profileEndpoint(deps: AppDeps): {
-  answer(request: RequestParts, note: NoteDomain): Answer | Promise<Answer>;
-} {
+export function profileEndpoint(deps: AppDeps): ProfileEndpoint {
   /** A profile being made, and once made, the profile itself (so a kept one is served without waiting). */
   type Kept = { made: Promise<Profile>; profile?: Profile };
   const profiles = new AnswerCache<Kept>(PROFILE_CACHE_ENTRIES, PROFILE_CACHE_TTL_MS);

@@ -271,7 +271,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   );
   if (trustProxy) loaded.report.push(`trusted proxies: ${options.trustProxy?.join(", ")}`);
   const hot = hotEndpoints(deps);
-  const app = createApp(deps, hot);
+  const app = createApp(deps, hot.profile);
   let draining = false;
   const guard = {
     maxPipelined: options.maxPipelined ?? DEFAULT_MAX_PIPELINED,
