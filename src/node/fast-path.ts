@@ -128,7 +128,7 @@ export function withFastPath(
     body?: Promise<CappedBody>,
   ) => {
     req[ADMISSION] = admission;
-    req[STARTED] = start;
+    if (start) req[STARTED] = start;
     if (body) keepReadBody(req, body);
     return app(req, res);
   };
@@ -136,7 +136,7 @@ export function withFastPath(
   /** Serves one hot request; synchronous, with no Promise made, when its answer is at hand. */
   const serve = (req: IncomingMessage, res: ServerResponse, route: HotRoute, parts: RequestParts): void => {
     const failed = () => fault(req, res);
-    const start = performance.now();
+    const start = record ? performance.now() : 0;
     const client = clientAddressOf(req);
     let domain: string | undefined;
     let known: boolean | undefined;

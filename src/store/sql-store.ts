@@ -393,6 +393,13 @@ export class SqlStore implements SettingsStore {
   peek(domain: string): Resolution | null | undefined {
     const index = this.#index;
     if (!index || this.#checking || this.#clock() - this.#checkedAt >= this.#checkMs) return undefined;
+    if (index.domains.size === 0) return null;
+    // The exact name first, without building the wildcard candidates: the common case.
+    const exact = index.domains.get(domain);
+    if (typeof exact === "string") {
+      const provider = index.providers.get(exact);
+      if (provider) return { provider, source: SQL_SOURCE, domain, via: "exact" };
+    }
     let direct: { provider: Provider; via: "exact" | "wildcard" } | undefined;
     let pending = false;
     for (const candidate of matchCandidates(domain)) {
