@@ -9,6 +9,12 @@
  * is 95). Measured on the 2-core machine (docs/benchmark.md "CLI start-up"): tsc's dist/ loaded
  * 122 modules for `mailconf --version` and 262 for `mailconf check`; the bundle loads a handful.
  *
+ * The built-in providers go in as validated here, at build time (as the Worker bundles them,
+ * scripts/bundle-settings.ts): src/providers/builtin.ts validates them with the settings model when
+ * this script imports it (a mistake fails the build), and the bundle holds the result
+ * ({@link builtinProvidersModule}), so a command that reads no settings file or database (`mailconf
+ * check` on the built-in providers) does not validate them again at every start.
+ *
  * Dependencies are bundled too, except native or optional ones that must be resolved at run time
  * from the installed package's node_modules ({@link EXTERNAL}); they stay in package.json's
  * `dependencies`, so `npm i -g` installs them. CommonJS dependencies inside the ES module bundle get
@@ -22,7 +28,9 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
+import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
+import type { Provider } from "../src/providers/model.ts";
 
 const ROOT = join(fileURLToPath(import.meta.url), "../..");
 
@@ -31,6 +39,26 @@ const ROOT = join(fileURLToPath(import.meta.url), "../..");
  * (its optional pg-native addon), both loaded only when a database of that kind is opened.
  */
 export const EXTERNAL = ["libsql", "pg", "pg-native"];
+
+/** The module that replaces src/providers/builtin.ts in the bundle: the providers, validated. */
+export function builtinProvidersModule(providers: readonly Provider[] = BUILTIN_PROVIDERS): string {
+  return [
+    "// src/providers/builtin.ts as validated by scripts/build.ts",
+    `export const BUILTIN_PROVIDERS = ${JSON.stringify(providers)};`,
+    "",
+  ].join("\n");
+}
+
+/** Loads {@link builtinProvidersModule} for src/providers/builtin.ts. */
+const validatedBuiltins: Plugin = {
+  name: "validated-builtin-providers",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]providers[\\/]builtin\.ts$/ }, () => ({
+      contents: builtinProvidersModule(),
+      loader: "js",
+    }));
+  },
+};
 
 /** Builds dist/ from src/ (removing what was there). @throws if esbuild fails */
 export async function buildDist(outdir = join(ROOT, "dist")): Promise<void> {
@@ -53,6 +81,7 @@ export async function buildDist(outdir = join(ROOT, "dist")): Promise<void> {
     },
     legalComments: "eof",
     logLevel: "warning",
+    plugins: [validatedBuiltins],
   });
 }
 
