@@ -19,13 +19,8 @@
  * order, no whitespace). Web APIs only.
  */
 import { type AccountSettings, davServerUrl } from "../providers/account.ts";
-import {
-  AUTHENTICATION_METHODS,
-  type AuthenticationMethod,
-  type DavServer,
-  type IncomingServer,
-  type OutgoingServer,
-} from "../providers/model.ts";
+import type { DavServer, IncomingServer, OutgoingServer } from "../providers/model.ts";
+import { AUTHENTICATION_METHODS, type AuthenticationMethod } from "../providers/terms.ts";
 
 /** The well-known path of the document (RFC 8615 well-known URI named by the draft). */
 export const PACC_PATH = "/.well-known/user-agent-configuration.json";
