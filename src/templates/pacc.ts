@@ -45,8 +45,6 @@ export const PACC_SUBMISSION = "smtp" as const;
 
 /** The protocol members mailconf writes, in the order of the draft's §4.1 example. */
 export const PACC_PROTOCOLS = ["jmap", "imap", "pop3", PACC_SUBMISSION, "caldav", "carddav"] as const;
-/** A member name of `protocols`. */
-export type PaccProtocol = (typeof PACC_PROTOCOLS)[number];
 
 /** The well-known path of the document (RFC 8615 well-known URI named by the draft). */
 export const PACC_PATH = "/.well-known/user-agent-configuration.json";
