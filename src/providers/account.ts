@@ -5,9 +5,14 @@
  */
 import type { DirectoryPerson } from "./directory.ts";
 import type { EmailAddress } from "./domain.ts";
-import type { DavServer, IncomingServer, OutgoingServer, Provider } from "./model.ts";
+import {
+  type DavServer,
+  type IncomingServer,
+  LOGINNAME,
+  type OutgoingServer,
+  type Provider,
+} from "./model.ts";
 import type { Resolution } from "./store.ts";
-import { LOGINNAME } from "./terms.ts";
 
 /** What a template needs to know about the request: the mail domain, and the address if the client sent one. */
 export interface AccountLookup {

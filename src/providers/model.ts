@@ -11,17 +11,30 @@
  */
 import * as z from "zod";
 import { normalizeDomain } from "./domain.ts";
-import { AUTHENTICATION_METHODS, INCOMING_TYPES, LOGINNAME, SOCKET_TYPES } from "./terms.ts";
 
-export {
-  AUTHENTICATION_METHODS,
-  type AuthenticationMethod,
-  INCOMING_TYPES,
-  type IncomingType,
-  LOGINNAME,
-  SOCKET_TYPES,
-  type SocketType,
-} from "./terms.ts";
+/** Incoming protocols a client can be configured for (clientConfig `incomingServer/@type`). */
+export const INCOMING_TYPES = ["imap", "pop3"] as const;
+/** Connection security (clientConfig `socketType`): `SSL` = implicit TLS, `STARTTLS`, `plain`. */
+export const SOCKET_TYPES = ["SSL", "STARTTLS", "plain"] as const;
+/**
+ * Authentication methods, in clientConfig spelling (reference/autoconfig.md §1.4).
+ * `password-cleartext` = SASL PLAIN/LOGIN over the (TLS) connection; `password-encrypted` = CRAM-MD5.
+ */
+export const AUTHENTICATION_METHODS = [
+  "password-cleartext",
+  "password-encrypted",
+  "OAuth2",
+  "NTLM",
+  "GSSAPI",
+  "client-IP-address",
+  "TLS-client-cert",
+  "smtp-after-pop",
+  "none",
+] as const;
+
+export type IncomingType = (typeof INCOMING_TYPES)[number];
+export type SocketType = (typeof SOCKET_TYPES)[number];
+export type AuthenticationMethod = (typeof AUTHENTICATION_METHODS)[number];
 
 /** RFC 1123 host name, optionally with clientConfig placeholders such as `mail.%EMAILDOMAIN%`. */
 const HOSTNAME_RE =
@@ -79,6 +92,9 @@ function unknownPlaceholders(text: string): string[] {
     .map((m) => m[0])
     .filter((p) => !["%EMAILADDRESS%", "%EMAILLOCALPART%", "%EMAILDOMAIN%", LOGINNAME].includes(p));
 }
+
+/** The user-name placeholder filled from the provider's directory (Node only; docs/ldap.md). */
+export const LOGINNAME = "%LOGINNAME%";
 
 /** An LDAP attribute description (RFC 4512 §2.5: a descriptor or an OID). */
 const ldapAttribute = z.string().regex(/^([A-Za-z][A-Za-z0-9-]{0,63}|\d+(\.\d+)+)$/, {

@@ -22,7 +22,7 @@
  */
 import { LRU } from "tiny-lru";
 import { normalizeDomain } from "../providers/domain.ts";
-import type { FieldError, Provider, ProviderSchema } from "../providers/model.ts";
+import { type FieldError, type Provider, ProviderSchema } from "../providers/model.ts";
 import { NameIndex, type ProviderEntry, type Resolution, type SettingsStore } from "../providers/store.ts";
 import {
   BUMP_VERSION_SQL,
@@ -168,22 +168,6 @@ export interface SqlStoreOptions {
   clock?: () => number;
 }
 
-/**
- * The settings model's provider schema, which validates stored bodies; imported with the first read
- * of a stored provider, so that loading this module does not load zod and the model (the largest
- * modules a command loads): `mailconf check` without published settings never needs them.
- */
-let providerSchema: typeof ProviderSchema | undefined;
-let providerSchemaLoading: Promise<void> | undefined;
-
-/** Loads {@link providerSchema} (once); every path to `SqlStore.#provider` awaits it first. */
-function loadProviderSchema(): Promise<void> {
-  providerSchemaLoading ??= import("../providers/model.ts").then((m) => {
-    providerSchema = m.ProviderSchema;
-  });
-  return providerSchemaLoading;
-}
-
 /** The SQL store. See the module documentation. */
 export class SqlStore implements SettingsStore {
   readonly #db: SqlDriver;
@@ -269,8 +253,7 @@ export class SqlStore implements SettingsStore {
   /** Loads the full index in the background; it is used only if it belongs to the current marker. */
   #load(): void {
     if (this.#loading) return;
-    this.#loading = loadProviderSchema()
-      .then(() => loadIndex(this.#db, (body, id) => this.#provider(body, id)))
+    this.#loading = loadIndex(this.#db, (body, id) => this.#provider(body, id))
       .then(
         (index) => {
           if (index && index.version === this.#version) this.#index = index;
@@ -318,8 +301,7 @@ export class SqlStore implements SettingsStore {
       } catch {
         data = undefined;
       }
-      if (!providerSchema) throw new Error("SqlStore: provider schema read before loadProviderSchema()");
-      const result = providerSchema.safeParse(data);
+      const result = ProviderSchema.safeParse(data);
       hit = result.success ? result.data : null;
       if (!result.success) this.#log?.(`database: provider ${id} does not validate any more; skipped`);
       if (this.#parsed.size >= 1000) this.#parsed.clear();
@@ -331,7 +313,6 @@ export class SqlStore implements SettingsStore {
   /** The entry of a row naming a provider: published here, else from the fallback by id. */
   async #entryOf(row: DomainRow): Promise<ProviderEntry | undefined> {
     if (!row.provider_id) return undefined;
-    if (!row.parsed) await loadProviderSchema();
     const own = row.parsed ?? this.#provider(row.body, row.provider_id);
     if (own) return { provider: own, source: SQL_SOURCE };
     const other = await this.#fallback?.findProvider?.(row.provider_id);
@@ -431,7 +412,6 @@ export class SqlStore implements SettingsStore {
   }
 
   async providers(): Promise<ProviderEntry[]> {
-    await loadProviderSchema();
     const { rows } = await this.#db.execute({ sql: "SELECT id, body FROM providers ORDER BY id" });
     return rows.flatMap((r) => {
       const provider = this.#provider(String(r.body), String(r.id));
@@ -458,7 +438,6 @@ export class SqlStore implements SettingsStore {
         }
       return undefined;
     }
-    await loadProviderSchema();
     const { rows } = await this.#db.execute({
       sql: `SELECT m.pattern, m.provider_id, p.body
               FROM mx_hosts m JOIN providers p ON p.id = m.provider_id
@@ -495,7 +474,6 @@ export class SqlStore implements SettingsStore {
 
   /** A published provider, or `undefined`. */
   async getProvider(id: string): Promise<PublishedProvider | undefined> {
-    await loadProviderSchema();
     const { rows } = await this.#db.execute({
       sql: "SELECT body, updated_at FROM providers WHERE id = ?",
       params: [id],
@@ -507,7 +485,6 @@ export class SqlStore implements SettingsStore {
 
   /** Published providers by id, `limit` per page after the cursor `after`. */
   async listProviders(options: { after?: string; limit?: number } = {}): Promise<Page<PublishedProvider>> {
-    await loadProviderSchema();
     const limit = Math.max(1, Math.min(options.limit ?? 1000, 10_000));
     const { rows } = await this.#db.execute({
       sql: "SELECT id, body, updated_at FROM providers WHERE id > ? ORDER BY id LIMIT ?",

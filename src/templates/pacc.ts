@@ -21,8 +21,13 @@
  * order, no whitespace). Web APIs only.
  */
 import { type AccountSettings, davServerUrl } from "../providers/account.ts";
-import type { DavServer, IncomingServer, OutgoingServer } from "../providers/model.ts";
-import { AUTHENTICATION_METHODS, type AuthenticationMethod } from "../providers/terms.ts";
+import {
+  AUTHENTICATION_METHODS,
+  type AuthenticationMethod,
+  type DavServer,
+  type IncomingServer,
+  type OutgoingServer,
+} from "../providers/model.ts";
 
 /**
  * The revision mailconf follows: the newest one whose content could be read (its front matter, and
