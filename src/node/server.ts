@@ -23,7 +23,8 @@ import {
 import type { ProfileSigner } from "../handlers/context.ts";
 import type { Operations } from "../handlers/operations.ts";
 import type { DirectoryLookup } from "../providers/directory.ts";
-import { type ProfileSigner as CmsSigner, SigningConfigError } from "../signing/signer.ts";
+import { SigningConfigError } from "../signing/errors.ts";
+import type { ProfileSigner as CmsSigner } from "../signing/signer.ts";
 import type { SqlDriver } from "../store/sql.ts";
 import { readBodyFromNode } from "./body.ts";
 import { clientAddressOf, DEFAULT_MAX_PIPELINED, guardConnections } from "./connections.ts";
