@@ -4,9 +4,9 @@
  * served on their own listener (`--metrics host:port`). See docs/operations.md.
  */
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
-import type { Counter, Histogram, Registry } from "prom-client";
+import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
 import SonicBoomModule from "sonic-boom";
 import type { RequestRecord } from "../handlers/operations.ts";
 
