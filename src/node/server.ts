@@ -211,17 +211,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
   const tokenHashes = await loadAdminTokens(options.adminTokenFile, options.adminTokens);
   const loaded = await loadSettings({ sqlCache: "full", ...options, log });
-  // Load the published settings into memory in the background: lookups read the database until then.
-  const sql = loaded.sql;
-  if (sql) {
-    const started = performance.now();
-    void sql.warm().then(() => {
-      if (sql.inMemory)
-        log(
-          `database: ${sql.domainsInMemory} published domain(s) held in memory (loaded in ${Math.round(performance.now() - started)} ms)`,
-        );
-    });
-  }
   let publicUrl = choosePublicUrl({ value: options.publicUrl, name: "--public-url" }) ?? loaded.publicUrl;
   const accessLog = options.accessLog;
   const format = options.logFormat ?? "text";
@@ -293,6 +282,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   } catch (e) {
     await loaded.close();
     throw e;
+  }
+  // Load the published settings into memory in the background, once listening (so the loading does
+  // not delay the start): lookups read the database until it is loaded.
+  const sql = loaded.sql;
+  if (sql) {
+    const started = performance.now();
+    void sql.warm().then(() => {
+      if (sql.inMemory)
+        log(
+          `database: ${sql.domainsInMemory} published domain(s) held in memory (loaded in ${Math.round(performance.now() - started)} ms)`,
+        );
+    });
   }
   let metricsServer: Server | undefined;
   let metricsUrl: string | undefined;
