@@ -171,6 +171,11 @@ export interface RunningServer {
   metricsUrl?: string;
   report: string[];
   /**
+   * Published domains held in memory now (src/store/published-cache.ts); 0 while lookups read the
+   * database: no database, still loading, or after a change until the store is loaded again.
+   */
+  domainsInMemory(): number;
+  /**
    * Reads the settings files and the ISPDB folder again (SIGHUP). Invalid settings are logged,
    * one line per problem as `file:line: path: rule`, and the last good settings keep answering.
    * @returns true if the new settings answer from now on
@@ -330,6 +335,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     url,
     publicUrl,
+    domainsInMemory: () => (sql?.inMemory ? sql.domainsInMemory : 0),
     metricsUrl,
     report: loaded.report,
     reload,
