@@ -54,21 +54,31 @@ export type IndexedDomain = string | { aliasOf: string };
 const SPACE = 32;
 
 /**
- * The published domains, packed: one string of `name value name value …` (space-separated, names
- * in SQLite's order: byte order; names are lower-case ASCII, so JavaScript's string order is the
- * same; a value is a provider id, or `=` and the alias target), the start of each name in a
- * Uint32Array and each value as an index into a small table of distinct values; looked up by
- * binary search. About 50 bytes per domain, against ~150 for a `Map` of strings, and no million
- * small objects to build or collect: the string is the pages as the database returned them.
+ * The published domains, packed: the pages as the database returned them, each one string of
+ * `name value name value …` (space-separated, names in SQLite's order: byte order; names are
+ * lower-case ASCII, so JavaScript's string order is the same; a value is a provider id, or `=` and
+ * the alias target), the start of each name within its page in a Uint32Array and each value as an
+ * index into a small table of distinct values; looked up by binary search over the pages' first
+ * names, then within the page. About 50 bytes per domain, against ~150 for a `Map` of strings, no
+ * million small objects to build or collect, and no copy of the pages to join them.
  */
 export class DomainTable {
-  readonly #text: string;
+  readonly #pages: string[];
+  /** Index of each page's first entry, and the number of entries at the end. */
+  readonly #firsts: Uint32Array;
   readonly #starts: Uint32Array;
   readonly #targets: Uint32Array;
   readonly #values: IndexedDomain[];
 
-  private constructor(text: string, starts: Uint32Array, targets: Uint32Array, values: IndexedDomain[]) {
-    this.#text = text;
+  private constructor(
+    pages: string[],
+    firsts: Uint32Array,
+    starts: Uint32Array,
+    targets: Uint32Array,
+    values: IndexedDomain[],
+  ) {
+    this.#pages = pages;
+    this.#firsts = firsts;
     this.#starts = starts;
     this.#targets = targets;
     this.#values = values;
@@ -81,11 +91,30 @@ export class DomainTable {
 
   /** What `name` is published as, or `undefined`. */
   get(name: string): IndexedDomain | undefined {
+    const pages = this.#pages;
+    const firsts = this.#firsts;
+    const starts = this.#starts;
+    // The last page whose first name is not above `name`.
+    let page = -1;
     let lo = 0;
-    let hi = this.#targets.length - 1;
+    let hi = pages.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const c = compareAt(name, this.#text, this.#starts[mid] as number);
+      const first = firsts[mid] as number;
+      const c = compareAt(name, pages[mid] as string, starts[first] as number);
+      if (c === 0) return this.#values[this.#targets[first] as number];
+      if (c > 0) {
+        page = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (page < 0) return undefined;
+    const text = pages[page] as string;
+    lo = (firsts[page] as number) + 1;
+    hi = (firsts[page + 1] as number) - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareAt(name, text, starts[mid] as number);
       if (c === 0) return this.#values[this.#targets[mid] as number];
       if (c > 0) lo = mid + 1;
       else hi = mid - 1;
@@ -105,8 +134,8 @@ export class DomainTable {
     addPage(page: string, count: number): void;
     build(): DomainTable;
   } {
-    const pieces: string[] = [];
-    let offset = 0;
+    const pages: string[] = [];
+    const firsts: number[] = [];
     let count = 0;
     let starts = new Uint32Array(1024);
     let targets = new Uint32Array(1024);
@@ -156,21 +185,27 @@ export class DomainTable {
           lastValue >= 0 && end - keyStart === lastKey.length && page.startsWith(lastKey, keyStart)
             ? lastValue
             : indexOfKey(page.slice(keyStart, end));
-        starts[count] = offset + pos;
+        starts[count] = pos;
         targets[count] = v;
         count++;
         prev = pos;
         pos = end + 1;
       }
       previous = page.slice(prev, page.indexOf(" ", prev));
-      pieces.push(page, " ");
-      offset += page.length + 1;
+      firsts.push(count - n);
+      pages.push(page);
     };
     return {
       add: (name, value) => addPage(`${name} ${typeof value === "string" ? value : `=${value.aliasOf}`}`, 1),
       addPage,
       build() {
-        return new DomainTable(pieces.join(""), starts.slice(0, count), targets.slice(0, count), values);
+        return new DomainTable(
+          pages,
+          Uint32Array.from([...firsts, count]),
+          starts.slice(0, count),
+          targets.slice(0, count),
+          values,
+        );
       },
     };
   }
