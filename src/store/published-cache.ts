@@ -2,10 +2,10 @@
  * The in-memory side of the SQL store (DESIGN.md: lookups on the request path are served from
  * memory). Two shapes, chosen by the runtime:
  *
- * - **full** (Node, SQLite): every published domain, provider and MX pattern is loaded once into
- *   maps ({@link PublishedIndex}), in pages, in the background; until it is loaded (and after any
- *   change, until it is reloaded) lookups read SQL as before, so nothing is ever served stale.
- *   About 100 bytes per domain: 1,000,000 domains fit in ~150 MB (see docs/benchmark.md).
+ * - **full** (Node: SQLite or PostgreSQL): every published domain, provider and MX pattern is
+ *   loaded once ({@link PublishedIndex}, the domains packed in a {@link DomainTable}), in pages, in
+ *   the background; until it is loaded (and after any change, until it is reloaded) lookups read
+ *   SQL as before, so nothing is ever served stale. About 45 bytes per domain (docs/caching.md).
  * - **lru** (Workers, D1): a per-isolate LRU of answered lookups (hits and misses); an isolate
  *   holds few of a large store's domains, and reading all of D1 into every isolate would bill
  *   every row.
