@@ -21,7 +21,7 @@ import { REPO_ROOT, tempFile } from "./helpers/shared.ts";
 
 const run = promisify(execFile);
 /** base64 SHA-256 of the built-in example.com PACC document (test/golden/pacc/example.com.json). */
-const EXAMPLE_PACC_DIGEST = "wwaeAcq4emhwyOw2gFXZtsudjzm/iTM6cobgFLUSyq8=";
+const EXAMPLE_PACC_DIGEST = "M1UFDC7PyXkv2RUrCKkDeD1I/0UNOxzrEEnSRhyT6Mk=";
 const PUBLIC = "https://autoconfig.example.org";
 
 /** `mailconf dns example.com --check` against one DNS server (`ip:port`), with a lookup timeout in ms. */
@@ -307,7 +307,7 @@ describe("mailconf dns <domain> --check (against a DNS server on 127.0.0.1)", ()
       expect(line("_pop3._tcp")).toMatch(/^optional .*not published; optional/);
       expect(line("autoconfig.example.com")).toMatch(/^ok .*A\/AAAA records with the target's addresses/);
       expect(line("_ua-auto-config")).toMatch(
-        /^different .*TXT "v=UAAC1; a=sha256; d=wwaeAcq4.*\(found: .*d=47DEQpj8HBSa/,
+        /^different .*TXT "v=UAAC1; a=sha256; d=M1UFDC7P.*\(found: .*d=47DEQpj8HBSa/,
       );
       expect(out.stdout).toContain("7 ok, 1 missing, 2 different, 0 not checked, 1 optional not published");
     } finally {

@@ -10,7 +10,7 @@ import type { SettingsStore } from "../providers/store.ts";
 import { renderAutoconfig } from "../templates/autoconfig.ts";
 import { renderOutlookSettings } from "../templates/autodiscover.ts";
 import { profileProblem, renderMobileconfig } from "../templates/mobileconfig.ts";
-import { PACC_PATH, PACC_TEXT_PORTS, type PaccDocument, paccAnswer } from "../templates/pacc.ts";
+import { PACC_DRAFT, PACC_PATH, PACC_TEXT_PORTS, type PaccDocument, paccAnswer } from "../templates/pacc.ts";
 import { appleAddAccountPath } from "../templates/profile-page.ts";
 
 const xml = new XMLParser({
@@ -152,9 +152,7 @@ export async function checkAddress(
 /** The PACC section: read back from the document the endpoint serves, plus what it leaves out. */
 function paccLines(domainAccount: ReturnType<typeof accountSettings>, domain: string): string[] {
   const answer = paccAnswer(domainAccount);
-  const lines = [
-    `PACC clients (IETF draft-ietf-mailmaint-pacc-04, https://ua-auto-config.${domain}${PACC_PATH}):`,
-  ];
+  const lines = [`PACC clients (IETF ${PACC_DRAFT}, https://ua-auto-config.${domain}${PACC_PATH}):`];
   if (answer.json !== undefined) {
     const doc = JSON.parse(answer.json) as PaccDocument;
     for (const [name, server] of Object.entries(doc.protocols)) {

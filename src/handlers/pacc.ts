@@ -1,5 +1,5 @@
 /**
- * PACC endpoint (draft-ietf-mailmaint-pacc-04; docs/pacc.md): `GET|HEAD /.well-known/user-agent-configuration.json`
+ * PACC endpoint (draft-ietf-mailmaint-pacc-02, the newest revision that could be read; docs/pacc.md): `GET|HEAD /.well-known/user-agent-configuration.json`
  * on `ua-auto-config.<domain>` (any other method: 405 with `Allow: GET, HEAD`).
  *
  * The request carries no address: the domain is the Host name minus `ua-auto-config.` (or the

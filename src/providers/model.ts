@@ -489,7 +489,7 @@ export const ProviderSchema = z
     oauth2: OAuth2Schema.optional(),
     /**
      * JMAP (RFC 8620): the session resource URL, e.g. `https://jmap.example.com/.well-known/jmap`.
-     * Served in PACC `protocols.jmap.url` (draft-ietf-mailmaint-pacc-04; docs/pacc.md).
+     * Served in PACC `protocols.jmap.url` (draft-ietf-mailmaint-pacc-02; docs/pacc.md).
      */
     jmap: z
       .strictObject({

@@ -11,7 +11,7 @@
  *   priority = place in the provider's order of preference (IMAP and POP3 share one order,
  *   RFC 6186 §3.4); a service the provider does not offer gets `0 0 0 .` ("decidedly not
  *   available", RFC 2782 / RFC 6186 §4), marked optional.
- * - PACC (draft-ietf-mailmaint-pacc-04, docs/pacc.md): `ua-auto-config.<domain>` CNAME → the host
+ * - PACC (draft-ietf-mailmaint-pacc-02, docs/pacc.md): `ua-auto-config.<domain>` CNAME → the host
  *   of the public URL, and the `_ua-auto-config.<domain>` TXT record `v=UAAC1; a=sha256; d=…` that
  *   vouches for the document's exact bytes (computed by the caller: {@link DnsRecordsInput.paccTxt}).
  * - RFC 6764 `_caldavs._tcp` / `_carddavs._tcp` (or `_caldav`/`_carddav` without TLS) where

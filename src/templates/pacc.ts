@@ -1,14 +1,16 @@
 /**
  * PACC: the IETF's JSON configuration document, "Automatic Configuration of Email, Calendar, and
- * Contact Server Settings" (draft-ietf-mailmaint-pacc-04; docs/pacc.md says what was read and every
- * choice). One document per mail domain, served at `https://ua-auto-config.<domain>` +
- * {@link PACC_PATH} and vouched for by the DNS TXT record `_ua-auto-config.<domain>` holding
+ * Contact Server Settings" ({@link PACC_DRAFT}; docs/pacc.md says exactly what of the draft could be
+ * read, and every choice). One document per mail domain, served at `https://ua-auto-config.<domain>`
+ * + {@link PACC_PATH} and vouched for by the DNS TXT record `_ua-auto-config.<domain>` holding
  * `v=UAAC1; a=sha256; d=<base64 SHA-256 of the document's bytes>`.
  *
- * Shape (§4.1 of the draft):
- * `{ protocols: { jmap?: {url}, imap?: {host}, pop3?: {host}, submit?: {host}, caldav?: {url}, carddav?: {url} },
- *    authentication: { password: boolean, "oauth-public"?: {issuer} },
+ * Shape: the members, their nesting and their order are those of the draft's §4.1 example:
+ * `{ protocols: { jmap?: {url}, imap?: {host}, pop3?: {host}, smtp?: {host}, caldav?: {url}, carddav?: {url} },
+ *    authentication: { "oauth-public"?: {issuer}, password: boolean },
  *    info: { provider: { name, shortName? }, help?: { documentation } } }`
+ * Every name on the wire is written here once ({@link PACC_PROTOCOLS}, {@link PACC_SUBMISSION}); a
+ * rename in a later revision is one edit here plus the golden files (test/golden/pacc/).
  *
  * The draft has no port, no TLS mode and no login name: text protocols are implicit TLS on their
  * default port (IMAP 993, POP3 995, SMTP submission 465), HTTP protocols are `https` URLs on port
@@ -27,6 +29,23 @@ import {
   type OutgoingServer,
 } from "../providers/model.ts";
 
+/**
+ * The revision mailconf follows: the newest one whose content could be read (its front matter, and
+ * its §4.1 example as quoted by Stalwart); -03 and -04 exist but their text was not available
+ * (docs/pacc.md, "Which revision"). Shown by `mailconf check` and the settings JSON schema.
+ */
+export const PACC_DRAFT = "draft-ietf-mailmaint-pacc-02";
+
+/**
+ * The member of `protocols` for SMTP submission on port 465 (RFC 8314 §3.3): `smtp` in -02's §4.1
+ * example (and in the -00/-01 protocol table); automx reports -03 as naming it `submit`, which could
+ * not be checked (docs/pacc.md). The one place to change if a later revision renames it.
+ */
+export const PACC_SUBMISSION = "smtp" as const;
+
+/** The protocol members mailconf writes, in the order of the draft's §4.1 example. */
+export const PACC_PROTOCOLS = ["jmap", "imap", "pop3", PACC_SUBMISSION, "caldav", "carddav"] as const;
+
 /** The well-known path of the document (RFC 8615 well-known URI named by the draft). */
 export const PACC_PATH = "/.well-known/user-agent-configuration.json";
 /** Host name label clients ask: `https://ua-auto-config.<domain>` + {@link PACC_PATH}. */
@@ -34,8 +53,11 @@ export const PACC_HOST_LABEL = "ua-auto-config";
 /** Owner label of the digest TXT record: `_ua-auto-config.<domain>`. */
 export const PACC_TXT_LABEL = "_ua-auto-config";
 
-/** Default implicit-TLS ports of the text protocols (RFC 8314 §7: 993, 995, 465). */
-export const PACC_TEXT_PORTS = { imap: 993, pop3: 995, submit: 465 } as const;
+/**
+ * Default implicit-TLS ports of the text protocols, which the document cannot override (RFC 8314 §7;
+ * the -00/-01 protocol table: imaps 993, pop3s 995, submissions 465).
+ */
+export const PACC_TEXT_PORTS = { imap: 993, pop3: 995, [PACC_SUBMISSION]: 465 } as const;
 
 /** A text-protocol server: implicit TLS on the protocol's default port. */
 export interface PaccTextServer {
@@ -52,12 +74,13 @@ export interface PaccDocument {
     jmap?: PaccHttpServer;
     imap?: PaccTextServer;
     pop3?: PaccTextServer;
-    /** SMTP submission (RFC 8314 §3.3); `smtp` in -02 (Stalwart), `submit` since -03. */
-    submit?: PaccTextServer;
+    /** SMTP submission on 465 (RFC 8314 §3.3), under the name {@link PACC_SUBMISSION}. */
+    [PACC_SUBMISSION]?: PaccTextServer;
     caldav?: PaccHttpServer;
     carddav?: PaccHttpServer;
   };
-  authentication: { password: boolean; "oauth-public"?: { issuer: string } };
+  /** `oauth-public` first, then `password`: the order of the §4.1 example. */
+  authentication: { "oauth-public"?: { issuer: string }; password: boolean };
   info: {
     provider: { name: string; shortName?: string };
     help?: { documentation: string };
@@ -75,11 +98,12 @@ export interface PaccAnswer {
 }
 
 const PASSWORD_METHODS: readonly AuthenticationMethod[] = ["password-cleartext", "password-encrypted"];
-const NAMES = { imap: "IMAP", pop3: "POP3", submit: "SMTP" } as const;
+const NAMES = { imap: "IMAP", pop3: "POP3", [PACC_SUBMISSION]: "SMTP" } as const;
 /** Our server type → the draft's protocol name. */
-const KEYS = { imap: "imap", pop3: "pop3", smtp: "submit" } as const;
+const KEYS = { imap: "imap", pop3: "pop3", smtp: PACC_SUBMISSION } as const;
 /** Methods the draft has no word for (its `authentication` knows passwords and oauth-public only). */
 const INEXPRESSIBLE = AUTHENTICATION_METHODS.filter((m) => m !== "OAuth2" && !PASSWORD_METHODS.includes(m));
+/** `shortName` "MUST NOT be longer than 20 characters" (-00/-01 §2.3.1; Stalwart's -02 types keep the limit). */
 const MAX_SHORT_NAME = 20;
 
 /** True if an https URL uses the default port and carries no user info. */
@@ -162,11 +186,11 @@ export function paccAnswer(account: AccountSettings): PaccAnswer {
     return { omitted };
   }
 
-  const authentication: PaccDocument["authentication"] = {
-    password: PASSWORD_METHODS.some((m) => methods.has(m)),
-  };
-  if (provider.oauthPublic) authentication["oauth-public"] = { issuer: provider.oauthPublic.issuer };
-  else if (methods.has("OAuth2"))
+  const password = PASSWORD_METHODS.some((m) => methods.has(m));
+  const authentication: PaccDocument["authentication"] = provider.oauthPublic
+    ? { "oauth-public": { issuer: provider.oauthPublic.issuer }, password }
+    : { password };
+  if (!provider.oauthPublic && methods.has("OAuth2"))
     omitted.push(
       "OAuth2 sign-in: PACC announces only OAuth for open public clients, and the settings name no oauthPublic.issuer",
     );
@@ -214,24 +238,25 @@ export async function paccDnsInput(
 }
 
 /**
- * Reads one `_ua-auto-config` TXT record the way a PACC client does (tag list as automx reads
- * draft -03 §5.2.2.2: `name=value` pairs split by `;`, whitespace around them and a final `;`
- * ignored, unknown tags ignored, `v`, `a`, `d` at most once each).
- * @param text the record's character-strings joined, unquoted, e.g. `v=UAAC1; a=sha256; d=…`
- * @returns the 32-byte digest as base64, or undefined if it is not a valid UAAC1 SHA-256 record
+ * Reads one `_ua-auto-config` TXT record the way a PACC client of -02 does (pimalaya io-discovery,
+ * `src/pacc/coroutine.rs`, the only client reading that could be read; the draft's own text on it
+ * could not be, docs/pacc.md): `name=value` tags split by `;`, names and the `v` and `a` values
+ * compared without regard to letter case, whitespace around names and values ignored, a part without
+ * `=` and an unknown tag skipped, a repeated tag replacing the earlier one; `v` must be `UAAC1`, `a`
+ * `sha256`, `d` the padded standard base64 (RFC 4648 §4) of 32 bytes.
+ * @param text the record's character-strings joined without separator, unquoted, e.g. `v=UAAC1; a=sha256; d=…`
+ * @returns the digest as its canonical base64, or undefined if a client would not take the record
  */
 export function uaacDigest(text: string): string | undefined {
   const tags = new Map<string, string>();
-  const body = text.trim().replace(/;\s*$/, "");
-  for (const part of body.split(";")) {
-    const m = /^\s*([A-Za-z0-9]+)\s*=\s*([\x21-\x3a\x3c-\x7e]+)\s*$/.exec(part);
-    if (!m) return undefined;
-    const [, name, value] = m as unknown as [string, string, string];
-    if (tags.has(name)) return undefined;
-    tags.set(name, value);
+  for (const part of text.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    tags.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
   }
   const d = tags.get("d");
-  if (tags.get("v") !== "UAAC1" || tags.get("a") !== "sha256" || !d) return undefined;
-  if (!/^[A-Za-z0-9+/]{43}=$/.test(d)) return undefined; // 32 bytes, padded standard base64
+  if (tags.get("v")?.toUpperCase() !== "UAAC1" || tags.get("a")?.toLowerCase() !== "sha256" || !d)
+    return undefined;
+  if (!/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(d)) return undefined; // 32 bytes, canonical padded base64
   return d;
 }

@@ -18,7 +18,7 @@ import type {
   SocketType,
 } from "../providers/model.ts";
 import { preferredServer, profileProblem } from "./mobileconfig.ts";
-import { PACC_PATH, paccAnswer } from "./pacc.ts";
+import { PACC_DRAFT, PACC_PATH, PACC_PROTOCOLS, paccAnswer } from "./pacc.ts";
 
 /** socketType in the words mail apps use in their manual setup (Thunderbird: "SSL/TLS", "STARTTLS", "None"). */
 export const SECURITY_TEXT: Record<SocketType, string> = {
@@ -381,7 +381,7 @@ export const settingsOpenApiSchema = {
     },
     pacc: {
       type: "object",
-      description: "What PACC clients (draft-ietf-mailmaint-pacc-04) get for the domain",
+      description: `What PACC clients (${PACC_DRAFT}) get for the domain`,
       required: ["url", "published", "servers", "password", "omitted"],
       properties: {
         url: { type: "string", format: "uri" },
@@ -392,7 +392,7 @@ export const settingsOpenApiSchema = {
             type: "object",
             required: ["protocol"],
             properties: {
-              protocol: { type: "string", enum: ["jmap", "imap", "pop3", "submit", "caldav", "carddav"] },
+              protocol: { type: "string", enum: [...PACC_PROTOCOLS] },
               host: { type: "string", description: "text protocols: implicit TLS on the default port" },
               url: { type: "string", format: "uri", description: "HTTP protocols: https on port 443" },
             },

@@ -484,7 +484,7 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
     },
   );
 
-  // --- PACC (draft-ietf-mailmaint-pacc-04, docs/pacc.md): one JSON document per domain, found
+  // --- PACC (draft-ietf-mailmaint-pacc-02, docs/pacc.md): one JSON document per domain, found
   // through the Host name ua-auto-config.<domain>, vouched for by a DNS digest of its bytes.
   cases.push(
     {
@@ -527,7 +527,7 @@ export function e2eCases(files: E2EFiles, options: E2ECaseOptions = {}): E2ECase
       check([zone, head, post, unknown, ip]) {
         // The SHA-256 of test/golden/pacc/example.com.json (recomputed from the served bytes in test/pacc.test.ts).
         expect(text(zone as E2EAnswer)).toMatch(
-          /\n_ua-auto-config\.example\.com\. +3600 IN TXT +"v=UAAC1; a=sha256; d=wwaeAcq4emhwyOw2gFXZtsudjzm\/iTM6cobgFLUSyq8="\n/,
+          /\n_ua-auto-config\.example\.com\. +3600 IN TXT +"v=UAAC1; a=sha256; d=M1UFDC7PyXkv2RUrCKkDeD1I\/0UNOxzrEEnSRhyT6Mk="\n/,
         );
         expect(head?.status).toBe(200);
         expect(head?.headers["content-type"]).toBe("application/json");
