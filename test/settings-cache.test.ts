@@ -189,9 +189,11 @@ describe("DomainTable", () => {
             const value = i % 3 === 0 ? { aliasOf: `t${i % 2}` } : `p${i % 4}`;
             expected.set(n, value);
             // pageSize 0: one by one (add); else pages as the loading statement returns them.
-            if (pageSize === 0) return builder.add(n, value);
-            page.push(n, typeof value === "string" ? value : `=${value.aliasOf}`);
-            if (page.length / 2 === pageSize) flush();
+            if (pageSize === 0) builder.add(n, value);
+            else {
+              page.push(n, typeof value === "string" ? value : `=${value.aliasOf}`);
+              if (page.length / 2 === pageSize) flush();
+            }
           });
           if (page.length > 0) flush();
           const table = builder.build();
