@@ -12,7 +12,8 @@
  */
 import type { Context, Hono } from "hono";
 import { type EmailAddress, normalizeDomain, parseEmailAddress } from "../providers/domain.ts";
-import { renderAutoconfig } from "../templates/autoconfig.ts";
+import type { Provider } from "../providers/model.ts";
+import { compileAutoconfig, renderAutoconfig } from "../templates/autoconfig.ts";
 import { AnswerCache } from "./answer-cache.ts";
 import {
   type AppDeps,
@@ -31,6 +32,13 @@ const HEADERS = {
   "Cache-Control": "public, max-age=3600",
   "Access-Control-Allow-Origin": "*",
 };
+
+/**
+ * clientConfig compiled per provider object (a changed provider is a new object), filled with the
+ * domain per request: with a million published domains, a cache per domain would miss nearly
+ * every time. Domains the compiled form does not cover use `answers`.
+ */
+const compiled = new WeakMap<Provider, (domain: string) => string | undefined>();
 
 /** clientConfig documents by mail domain: they depend on the provider and the domain only. */
 const answers = new AnswerCache<string>();
@@ -62,8 +70,14 @@ export function autoconfigRoutes(app: Hono, deps: AppDeps): void {
       const expanded = { ...provider, incoming: account.incoming, outgoing: account.outgoing };
       return respond(renderAutoconfig({ provider: expanded, domain }), 200, HEADERS);
     }
+    let fill = compiled.get(provider);
+    if (!fill) {
+      fill = compileAutoconfig(provider);
+      compiled.set(provider, fill);
+    }
+    const known = domain;
     return respond(
-      answers.get(domain, provider, () => renderAutoconfig({ provider, domain })),
+      fill(known) ?? answers.get(known, provider, () => renderAutoconfig({ provider, domain: known })),
       200,
       HEADERS,
     );
