@@ -16,7 +16,8 @@
  *    provider with a directory (warm cache) as a ratio to one without.
  * 4. Attacks against the real `mailconf serve` (bench/attacks.ts, `--rate-limit 0`): a normal
  *    client's p99 during pipelining and attribute-heavy bodies as a ratio to its idle p99.
- * 5. Start-up time of the compiled `mailconf` command (bench/startup.ts).
+ * 5. The command line (bench/startup.ts): start-up of `mailconf --version` and `mailconf check`, and
+ *    1,000 domains published with one `domains add --provider --from-file`, each before and after.
  * 6. `--scale [N]` (bench/scale.ts): a store of 10 versus N (default 1,000,000) published domains.
  *
  * `--check` (CI) runs 1 round at 10 connections, 1 s per case, and exits 1 if a refusal's in-server
@@ -481,7 +482,7 @@ async function main(): Promise<number> {
   failures.push(...(await printed(() => directoryBench(ARGS.duration))));
   // Attacks against the real `mailconf serve`: normal-request p99 under attack vs idle (bench/attacks.ts).
   failures.push(...(await printed(() => runAttackScenarios({ load, percentile, duration: ARGS.duration }))));
-  failures.push(...startupBench(print));
+  failures.push(...startupBench(print, { check: ARGS.check }));
   if (ARGS.scale !== undefined)
     scale = await runScale({
       domains: ARGS.scale,

@@ -4,6 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { type Command, Option } from "commander";
+import type { DirectoryLookup } from "../providers/directory.ts";
 import { collect, DEFAULT_DB, parseDnsServerOption } from "./options.ts";
 
 interface CheckCommandOptions {
@@ -37,7 +38,6 @@ async function check(address: string, opts: CheckCommandOptions): Promise<void> 
   const { loadSettings } = await import("../node/settings.ts");
   const { nodeMxResolver } = await import("../node/mx-resolver.ts");
   const { checkAddress } = await import("./check-report.ts");
-  const { ldapDirectory } = await import("../node/ldap.ts");
   const loaded = await loadSettings({
     configFiles: opts.config,
     ispdb: opts.ispdb,
@@ -45,7 +45,12 @@ async function check(address: string, opts: CheckCommandOptions): Promise<void> 
     mxResolver: opts.mx ? nodeMxResolver({ servers: opts.dnsServer }) : undefined,
   });
   try {
-    const result = await checkAddress(loaded.store, address, ldapDirectory({ log: (m) => console.error(m) }));
+    // The LDAP client is loaded only for a provider that names a directory.
+    const directory: DirectoryLookup = async (dir, addr) => {
+      const { ldapDirectory } = await import("../node/ldap.ts");
+      return await ldapDirectory({ log: (m) => console.error(m) })(dir, addr);
+    };
+    const result = await checkAddress(loaded.store, address, directory);
     for (const line of result.lines) console.log(line);
     if (!result.ok) process.exitCode = 1;
   } finally {

@@ -4,7 +4,8 @@
  * a domain assigned one by one stays assigned (each reported as `file:line` of its `<domain>`).
  */
 import type { Command } from "commander";
-import { formatPath, type Provider } from "../providers/model.ts";
+import { formatPath } from "../providers/field-path.ts";
+import type { Provider } from "../providers/model.ts";
 import { dbOption } from "./options.ts";
 import type { StoreOptions } from "./store.ts";
 

@@ -3,7 +3,7 @@
  * nothing heavy: the program is built for every call, `--version` included.
  */
 import { InvalidArgumentError, Option } from "commander";
-import { parseDnsServer } from "../node/dns-check.ts";
+import { parseDnsServer } from "../node/dns-server.ts";
 
 /** Default SQLite file of `mailconf serve` and the publishing commands. */
 export const DEFAULT_DB = "./mailconf.db";

@@ -10,7 +10,8 @@
  * Exit codes: 0 ok, 1 refused (validation, conflict, not found), 2 bad usage or configuration.
  */
 import type { Command } from "commander";
-import { type FieldError, formatPath, type Provider } from "../providers/model.ts";
+import { formatPath } from "../providers/field-path.ts";
+import type { FieldError, Provider } from "../providers/model.ts";
 import { dbOption } from "./options.ts";
 import type { StoreOptions } from "./store.ts";
 

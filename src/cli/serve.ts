@@ -3,8 +3,7 @@
  * (src/node/server.ts). The server modules are imported when the command runs, not before.
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { DEFAULT_MAX_PIPELINED } from "../node/connections.ts";
-import { DEFAULT_RATE_LIMIT } from "../node/rate-limit.ts";
+import { DEFAULT_MAX_PIPELINED, DEFAULT_RATE_LIMIT } from "../node/defaults.ts";
 import { collect, DEFAULT_DB, parseDnsServerOption, parseIntegerIn, parsePort, parseUrl } from "./options.ts";
 
 interface ServeCommandOptions {

@@ -5,7 +5,7 @@
  * code 1. Node-only (SQLite or PostgreSQL through src/node/database.ts), imported when a command runs.
  */
 import { loadSettings } from "../node/settings.ts";
-import { formatPath } from "../providers/model.ts";
+import { formatPath } from "../providers/field-path.ts";
 import { type DomainEntry, type SqlStore, WriteError } from "../store/sql-store.ts";
 
 /** Options every publishing command takes: `--db`, and for naming providers `--config`, `--ispdb`. */

@@ -7,8 +7,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import type { Socket } from "node:net";
 import { readForwarded, type TrustProxy } from "./proxy.ts";
 
-/** Default {@link ConnectionGuardOptions.maxPipelined}. Browsers do not pipeline; clients that do send a few. */
-export const DEFAULT_MAX_PIPELINED = 16;
+export { DEFAULT_MAX_PIPELINED } from "./defaults.ts";
 
 /** Options of {@link guardConnections}. */
 export interface ConnectionGuardOptions {

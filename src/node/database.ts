@@ -4,7 +4,6 @@
  * machine; see ./sqlite.ts), the default.
  */
 import type { SqlDriver } from "../store/sql.ts";
-import { openSqlite } from "./sqlite.ts";
 
 /** Whether a `--db` value names a PostgreSQL database (`postgres://` or `postgresql://`). */
 export function isPostgresUrl(value: string): boolean {
@@ -37,6 +36,8 @@ export async function openDatabase(
     const { openPostgres } = await import("./postgres.ts");
     return { kind: "postgres", ...(await openPostgres(spec, options)) };
   }
+  // Loaded when opened too, so commands without a database (`check` with none) skip libsql's native addon.
+  const { openSqlite } = await import("./sqlite.ts");
   const db = await openSqlite(spec);
   return { kind: "sqlite", ...db, name: db.path };
 }

@@ -4,9 +4,8 @@
  * served on their own listener (`--metrics host:port`). See docs/operations.md.
  */
 import { createServer, type Server } from "node:http";
-import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import SonicBoomModule from "sonic-boom";
 import type { RequestRecord } from "../handlers/operations.ts";
 
@@ -97,11 +96,6 @@ export function rateLimitedLog(
   };
 }
 
-/** prom-client (CommonJS), required on first use. */
-function loadPromClient(): typeof import("prom-client") {
-  return createRequire(import.meta.url)("prom-client") as typeof import("prom-client");
-}
-
 /** The metrics of one server (prom-client, its own registry). */
 export interface ServerMetrics {
   registry: Registry;
@@ -124,8 +118,6 @@ const DNS_ERROR = /^mx: lookup failed/;
  * process metrics (`process_*`, `nodejs_*`).
  */
 export function createMetrics(): ServerMetrics {
-  // Loaded here, not at start: a server without --metrics never needs it (~100 ms of start-up).
-  const { Counter, collectDefaultMetrics, Histogram, Registry } = loadPromClient();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({

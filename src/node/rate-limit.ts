@@ -7,8 +7,7 @@
 import { MemoryStore } from "hono-rate-limiter";
 import type { LimitKind, RateLimiter } from "../handlers/operations.ts";
 
-/** Default `--rate-limit`: requests per client and minute. A mail client needs a handful per account. */
-export const DEFAULT_RATE_LIMIT = 600;
+export { DEFAULT_RATE_LIMIT } from "./defaults.ts";
 
 /** The limits per client and minute that `--rate-limit <n>` sets. */
 export function rateLimits(perMinute: number): Record<LimitKind, number> {

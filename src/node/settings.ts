@@ -12,7 +12,7 @@ import {
   type SettingsFileSource,
 } from "../compose.ts";
 import { BUILTIN_PROVIDERS } from "../providers/builtin.ts";
-import { formatPath } from "../providers/model.ts";
+import { formatPath } from "../providers/field-path.ts";
 import type { MxResolver, MxStoreOptions } from "../providers/mx.ts";
 import { LayeredStore, type SettingsStore } from "../providers/store.ts";
 import type { loadIspdb } from "./config-files.ts";

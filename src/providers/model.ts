@@ -668,16 +668,7 @@ export interface FieldError {
   message: string;
 }
 
-/** Formats a field path the way admins write it: `providers[0].incoming[1].port`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const part of path) {
-    if (typeof part === "number") out += `[${part}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(String(part))) out += out ? `.${String(part)}` : String(part);
-    else out += `[${JSON.stringify(String(part))}]`;
-  }
-  return out || "(root)";
-}
+export { formatPath } from "./field-path.ts";
 
 /** Converts zod issues to {@link FieldError}s, prefixing `base` (e.g. `["providers", 2]`). */
 export function fieldErrors(error: z.ZodError, base: (string | number)[] = []): FieldError[] {
