@@ -38,7 +38,7 @@ import type { Options } from "autocannon";
 import { runAttackScenarios } from "./attacks.ts";
 import { directoryBench } from "./directory.ts";
 import { fmt, load, median, percentile } from "./load.ts";
-import { runScale, type ScaleReport } from "./scale.ts";
+import { runScale, type ScaleReport, scaleFailures } from "./scale.ts";
 import { startupBench } from "./startup.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -496,6 +496,7 @@ async function main(): Promise<number> {
       rounds: ARGS.rounds,
       print: !ARGS.json,
     });
+  if (scale) failures.push(...scaleFailures(scale));
   if (ARGS.json)
     console.log(
       JSON.stringify(

@@ -35,6 +35,8 @@ export interface StoreFigures {
   rps: number;
   p50: number;
   p99: number;
+  /** Server CPU time (user + system, /proc) per answered request, µs: unlike req/s, not moved by other processes. */
+  cpuUsPerRequest: number;
   /** Resident set after the load, MiB; and its peak (VmHWM). */
   rssMiB: number;
   peakRssMiB: number;
@@ -45,9 +47,40 @@ export interface ScaleReport {
   large: StoreFigures;
   /** Median over the rounds of large req/s ÷ small req/s. */
   ratio: number;
+  /**
+   * Median over the rounds of small ÷ large server CPU per request: the throughput ratio a
+   * CPU-bound server would reach, readable on a shared machine where req/s is not.
+   */
+  cpuRatio: number;
 }
 
 const PROVIDER = "scale.example";
+
+/** Issue 10's bounds for the large store, checked by `--check`. */
+export const SCALE_TARGETS = { minRatio: 0.9, maxRssMiB: 300e6 / 2 ** 20, maxFirstAnswerMs: 3000 } as const;
+
+/**
+ * What `--check` reports for a scale run: the large store's throughput ratio below
+ * {@link SCALE_TARGETS}.minRatio, its peak RSS (VmHWM) above the issue's 300 MB (286 MiB), or its
+ * first answer later than maxFirstAnswerMs after the spawn.
+ * @returns one line per missed bound, empty when every bound holds
+ */
+export function scaleFailures(report: ScaleReport): string[] {
+  const { large } = report;
+  const out: string[] = [];
+  const t = SCALE_TARGETS;
+  if (!(report.ratio >= t.minRatio))
+    out.push(`scale: throughput ${large.domains} ÷ 10 domains ${fmt(report.ratio)} < ${t.minRatio}`);
+  if (!(large.peakRssMiB <= t.maxRssMiB))
+    out.push(
+      `scale: peak RSS with ${large.domains} domains ${fmt(large.peakRssMiB, 0)} MiB > 300 MB (${fmt(t.maxRssMiB, 0)} MiB)`,
+    );
+  if (!(large.firstAnswerMs <= t.maxFirstAnswerMs))
+    out.push(
+      `scale: first answer with ${large.domains} domains after ${fmt(large.firstAnswerMs, 0)} ms > ${t.maxFirstAnswerMs} ms`,
+    );
+  return out;
+}
 
 /** Makes a database with `n` published domains d0…d(n-1).scale.example, in one transaction. */
 async function generate(path: string, n: number): Promise<number> {
@@ -85,6 +118,8 @@ interface Started {
 
 /** Starts `mailconf serve` on `db`; resolves once it answers and holds the store in memory. */
 async function serveDb(db: string, n: number): Promise<Started> {
+  // This process's first fetch loads undici (~100 ms): not the server's start-up, so done before.
+  await fetch("data:,").catch(() => undefined);
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
@@ -134,6 +169,19 @@ async function serveDb(db: string, n: number): Promise<Started> {
   throw new Error(`mailconf serve --db ${db} did not answer and load within 120 s: ${err}`);
 }
 
+/** CPU time (user + system) of a process so far, µs (Linux /proc; NaN elsewhere). */
+function cpuUs(pid: number | undefined): number {
+  const file = `/proc/${pid}/stat`;
+  if (pid === undefined || !existsSync(file)) return Number.NaN;
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const stat = readFileSync(file, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux the bench runs on). */
+const CLOCK_TICKS = 100;
+
 /** VmRSS and VmHWM of a process, MiB (Linux /proc; NaN elsewhere). */
 function rss(pid: number | undefined): { rss: number; peak: number } {
   const file = `/proc/${pid}/status`;
@@ -165,7 +213,12 @@ export async function runScale(options: {
       const seconds = await generate(s.path, s.n);
       const started = await serveDb(s.path, s.n);
       servers.push(started.child);
-      made.push({ ...s, seconds, started, runs: [] as { rps: number; p50: number; p99: number }[] });
+      made.push({
+        ...s,
+        seconds,
+        started,
+        runs: [] as { rps: number; p50: number; p99: number; cpuUs: number }[],
+      });
     }
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? made : [...made].reverse();
@@ -185,10 +238,17 @@ export async function runScale(options: {
             ],
           });
         await run(Math.min(1, options.duration));
+        const cpuBefore = cpuUs(s.started.child.pid);
         const { result, statuses } = await run(options.duration);
+        const cpuUsed = cpuUs(s.started.child.pid) - cpuBefore;
         if ((statuses.get(200) ?? 0) !== result.requests.total)
           throw new Error(`scale ${s.n}: non-200 answers ${JSON.stringify(Object.fromEntries(statuses))}`);
-        s.runs.push({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 });
+        s.runs.push({
+          rps: result.requests.average,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          cpuUs: cpuUsed / Math.max(1, result.requests.total),
+        });
       }
     }
     const figures = made.map((s): StoreFigures => {
@@ -202,24 +262,30 @@ export async function runScale(options: {
         rps: median(s.runs.map((r) => r.rps)),
         p50: median(s.runs.map((r) => r.p50)),
         p99: median(s.runs.map((r) => r.p99)),
+        cpuUsPerRequest: median(s.runs.map((r) => r.cpuUs)),
         rssMiB: mem.rss,
         peakRssMiB: mem.peak,
       };
     });
     const [small, large] = made;
     const ratio = median((large?.runs ?? []).map((r, i) => r.rps / (small?.runs[i]?.rps ?? Number.NaN)));
-    log("domains    db MiB  made s | first answer ms  in memory ms | req/s   p50  p99 | RSS MiB  peak MiB");
+    const cpuRatio = median(
+      (large?.runs ?? []).map((r, i) => (small?.runs[i]?.cpuUs ?? Number.NaN) / r.cpuUs),
+    );
+    log(
+      "domains    db MiB  made s | first answer ms  in memory ms | req/s   p50  p99  µs/req | RSS MiB  peak MiB",
+    );
     for (const f of figures)
       log(
         `${String(f.domains).padStart(9)} ${fmt(f.dbBytes / 1024 / 1024, 1).padStart(7)} ${fmt(f.generateSeconds, 1).padStart(7)} |` +
           `${fmt(f.firstAnswerMs, 0).padStart(16)} ${fmt(f.inMemoryMs, 0).padStart(13)} |` +
-          `${fmt(f.rps, 0).padStart(6)} ${String(f.p50).padStart(5)} ${String(f.p99).padStart(4)} |` +
+          `${fmt(f.rps, 0).padStart(6)} ${String(f.p50).padStart(5)} ${String(f.p99).padStart(4)} ${fmt(f.cpuUsPerRequest, 0).padStart(7)} |` +
           `${fmt(f.rssMiB, 0).padStart(8)} ${fmt(f.peakRssMiB, 0).padStart(9)}`,
       );
     log(
-      `throughput ratio ${options.domains} ÷ 10 domains: ${fmt(ratio)} (median of ${options.rounds} round(s))`,
+      `throughput ratio ${options.domains} ÷ 10 domains: ${fmt(ratio)}; by server CPU per request: ${fmt(cpuRatio)} (medians of ${options.rounds} round(s))`,
     );
-    return { small: figures[0] as StoreFigures, large: figures[1] as StoreFigures, ratio };
+    return { small: figures[0] as StoreFigures, large: figures[1] as StoreFigures, ratio, cpuRatio };
   } finally {
     for (const child of servers) child.kill("SIGTERM");
     await Promise.all(

@@ -13,8 +13,9 @@ import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { type EmailAddress, parseEmailAddress } from "../src/providers/domain.ts";
 import { type Provider, parseProvider } from "../src/providers/model.ts";
 import { MemoryStore, type Resolution, type SettingsStore } from "../src/providers/store.ts";
+import { compileAutoconfig, renderAutoconfig } from "../src/templates/autoconfig.ts";
 import { renderOutlookSettings } from "../src/templates/autodiscover.ts";
-import { compileByLocalPart, LOCAL_PART_SENTINEL } from "../src/templates/compiled.ts";
+import { compileByDomain, compileByLocalPart, LOCAL_PART_SENTINEL } from "../src/templates/compiled.ts";
 import { renderMobileconfig } from "../src/templates/mobileconfig.ts";
 import { escapeXml } from "../src/templates/xml.ts";
 import { provider } from "./helpers/providers.ts";
@@ -76,6 +77,37 @@ describe("compiled answers", () => {
         { numRuns: 200 },
       );
     }
+  });
+
+  it("autoconfig, compiled per provider: equals the direct rendering for any domain, listed or not", () => {
+    const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?$/);
+    const someDomain = fc.array(label, { minLength: 2, maxLength: 4 }).map((l) => l.join("."));
+    for (const p of [hoster, ...BUILTIN_PROVIDERS]) {
+      const fill = compileAutoconfig(p);
+      const listed = p.domains.filter((d) => !d.startsWith("*."));
+      fc.assert(
+        fc.property(fc.oneof(someDomain, fc.constantFrom(...listed, "hoster.example.net")), (domain) => {
+          const direct = renderAutoconfig({ provider: p, domain });
+          const answer = fill(domain);
+          // Only a listed domain of a provider that lists its domains may need the direct rendering.
+          if (answer === undefined)
+            expect(p.listDomains && p.domains.includes(domain), `${p.id} ${domain}`).toBe(true);
+          else expect(answer).toBe(direct);
+        }),
+        { numRuns: 100 },
+      );
+    }
+    // %EMAILDOMAIN% in a host name is filled in per domain, not frozen at compile time.
+    expect(compileAutoconfig(hoster)("customer.example.org")).toContain(
+      "<hostname>imap.customer.example.org</hostname>",
+    );
+  });
+
+  it("a template that changes the domain (here: upper case) is not compiled by domain", () => {
+    expect(compileByDomain((d) => `<domain>${d}</domain>`, escapeXml)?.("a.example")).toBe(
+      "<domain>a.example</domain>",
+    );
+    expect(compileByDomain((d) => `<domain>${d.toUpperCase()}</domain>`, escapeXml)).toBeUndefined();
   });
 
   it("a template that percent-encodes the address (so also the sentinel) is refused", async () => {

@@ -31,6 +31,13 @@ describe("toPostgres", () => {
     expect(toPostgres("SELECT CAST(x AS TEXT) FROM t")).toBe("SELECT CAST(x AS TEXT) FROM t");
   });
 
+  it("writes SQLite's ordered group_concat as PostgreSQL's string_agg, arguments unchanged", () => {
+    expect(toPostgres("SELECT group_concat(domain || ' ' || x, ' ' ORDER BY domain) AS page FROM t")).toBe(
+      "SELECT string_agg(domain || ' ' || x, ' ' ORDER BY domain) AS page FROM t",
+    );
+    expect(toPostgres("SELECT GROUP_CONCAT (a, ',') FROM t")).toBe("SELECT string_agg(a, ',') FROM t");
+  });
+
   it("leaves every migration statement without ? untouched except for the rules of CREATE TABLE with text columns", () => {
     for (const m of MIGRATIONS)
       for (const q of m.queries) {

@@ -16,6 +16,7 @@ import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { MemoryStore } from "../src/providers/store.ts";
 import { d1Driver } from "../src/store/d1.ts";
 import { MIGRATIONS } from "../src/store/migrations.ts";
+import { loadIndex } from "../src/store/published-cache.ts";
 import { applyMigrations, type SqlDriver } from "../src/store/sql.ts";
 import { SqlStore, WriteError } from "../src/store/sql-store.ts";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "./helpers/postgres.ts";
@@ -217,6 +218,29 @@ function storeSuite(backend: Backend): void {
     expect((await store.matchMx("mx7.mx.hoster-b.net"))?.provider.id).toBe("hoster-b.net");
     expect(await store.matchMx("mx.hoster-b.net")).toBeUndefined();
     expect(await store.hasMxHosts()).toBe(true);
+  });
+
+  it("the in-memory index, read in pages (group_concat / string_agg), holds exactly the domains table", async () => {
+    await store.putProviders([
+      provider({ id: "paged.example", domains: ["paged.example", "*.paged.example"] }),
+    ]);
+    for (const name of ["a-1.example", "a.example", "a0.example", "b.example", "z.example"])
+      await store.putDomain(`${name.replace(".example", "")}.paged-customers.example`, {
+        provider: "paged.example",
+      });
+    await store.putDomain("paged-alias.example", { aliasOf: "a.paged-customers.example" });
+    const { rows } = await db.driver.execute({ sql: "SELECT domain, provider_id, alias_of FROM domains" });
+    expect(rows.length).toBeGreaterThanOrEqual(8);
+    for (const pageRows of [1, 3, 1000]) {
+      const index = await loadIndex(db.driver, () => undefined, pageRows);
+      expect(index?.domains.size).toBe(rows.length);
+      for (const r of rows)
+        expect(index?.domains.get(String(r.domain))).toEqual(
+          r.provider_id === null ? { aliasOf: r.alias_of } : r.provider_id,
+        );
+      for (const absent of ["paged-customers.example", "a.paged-customers.exampl", "zz.example", ""])
+        expect(index?.domains.get(absent)).toBeUndefined();
+    }
   });
 
   it("refuses bad assignments with field paths, changing nothing", async () => {

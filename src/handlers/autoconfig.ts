@@ -12,8 +12,9 @@
  */
 import type { Hono } from "hono";
 import { type EmailAddress, normalizeDomain, parseEmailAddress } from "../providers/domain.ts";
+import type { Provider } from "../providers/model.ts";
 import type { Resolution } from "../providers/store.ts";
-import { renderAutoconfig } from "../templates/autoconfig.ts";
+import { compileAutoconfig, renderAutoconfig } from "../templates/autoconfig.ts";
 import { AnswerCache } from "./answer-cache.ts";
 import {
   type Answer,
@@ -49,6 +50,13 @@ export const AUTOCONFIG_PATHS = [
 
 /** The ISPDB-style route `/v1.1/<domain>`. */
 export const AUTOCONFIG_DOMAIN_ROUTE = "/v1.1/:domain";
+
+/**
+ * clientConfig compiled per provider object (a changed provider is a new object), filled with the
+ * domain per request: with a million published domains, a cache per domain would miss nearly
+ * every time. Domains the compiled form does not cover use `answers`.
+ */
+const compiled = new WeakMap<Provider, (domain: string) => string | undefined>();
 
 /** clientConfig documents by mail domain, as UTF-8: they depend on the provider and the domain only. */
 const answers = new AnswerCache<Uint8Array<ArrayBuffer>>();
@@ -99,9 +107,15 @@ export function answerAutoconfig(
   })();
 }
 
-/** The kept clientConfig document of a domain's provider (without a directory). */
+/** The clientConfig document of a domain's provider (without a directory), compiled or kept. */
 function clientConfig(domain: string, { provider }: Resolution): Answer {
-  const body = answers.get(domain, provider, () => utf8.encode(renderAutoconfig({ provider, domain })));
+  let fill = compiled.get(provider);
+  if (!fill) {
+    fill = compileAutoconfig(provider);
+    compiled.set(provider, fill);
+  }
+  const body =
+    fill(domain) ?? answers.get(domain, provider, () => utf8.encode(renderAutoconfig({ provider, domain })));
   return { status: 200, headers: HEADERS, body };
 }
 

@@ -24,7 +24,8 @@ import type { ProfileSigner } from "../handlers/context.ts";
 import { hotEndpoints } from "../handlers/hot.ts";
 import type { Operations } from "../handlers/operations.ts";
 import type { DirectoryLookup } from "../providers/directory.ts";
-import { type ProfileSigner as CmsSigner, SigningConfigError } from "../signing/signer.ts";
+import { SigningConfigError } from "../signing/errors.ts";
+import type { ProfileSigner as CmsSigner } from "../signing/signer.ts";
 import type { SqlDriver } from "../store/sql.ts";
 import { readBodyFromNode } from "./body.ts";
 import { clientAddressOf, DEFAULT_MAX_PIPELINED, guardConnections } from "./connections.ts";
@@ -179,6 +180,11 @@ export interface RunningServer {
   /** How many answers the fast path wrote (0 with `fastPath: false`); the rest went through the app. */
   fastPathAnswers(): number;
   /**
+   * Published domains held in memory now (src/store/published-cache.ts); 0 while lookups read the
+   * database: no database, still loading, or after a change until the store is loaded again.
+   */
+  domainsInMemory(): number;
+  /**
    * Reads the settings files and the ISPDB folder again (SIGHUP). Invalid settings are logged,
    * one line per problem as `file:line: path: rule`, and the last good settings keep answering.
    * @returns true if the new settings answer from now on
@@ -219,17 +225,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
   const tokenHashes = await loadAdminTokens(options.adminTokenFile, options.adminTokens);
   const loaded = await loadSettings({ sqlCache: "full", ...options, log });
-  // Load the published settings into memory in the background: lookups read the database until then.
-  const sql = loaded.sql;
-  if (sql) {
-    const started = performance.now();
-    void sql.warm().then(() => {
-      if (sql.inMemory)
-        log(
-          `database: ${sql.domainsInMemory} published domain(s) held in memory (loaded in ${Math.round(performance.now() - started)} ms)`,
-        );
-    });
-  }
   let publicUrl = choosePublicUrl({ value: options.publicUrl, name: "--public-url" }) ?? loaded.publicUrl;
   const accessLog = options.accessLog;
   const format = options.logFormat ?? "text";
@@ -308,6 +303,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await loaded.close();
     throw e;
   }
+  // Load the published settings into memory in the background, once listening (so the loading does
+  // not delay the start): lookups read the database until it is loaded.
+  const sql = loaded.sql;
+  if (sql) {
+    const started = performance.now();
+    void sql.warm().then(() => {
+      if (sql.inMemory)
+        log(
+          `database: ${sql.domainsInMemory} published domain(s) held in memory (loaded in ${Math.round(performance.now() - started)} ms)`,
+        );
+    });
+  }
   let metricsServer: Server | undefined;
   let metricsUrl: string | undefined;
   if (metrics && options.metrics) {
@@ -343,6 +350,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     url,
     publicUrl,
+    domainsInMemory: () => (sql?.inMemory ? sql.domainsInMemory : 0),
     metricsUrl,
     report: loaded.report,
     fastPathAnswers: () => fast?.answered() ?? 0,

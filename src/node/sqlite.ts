@@ -7,7 +7,7 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Client, createClient, type InValue } from "@libsql/client";
+import { type Client, createClient, type InValue } from "@libsql/client/sqlite3";
 import { MIGRATIONS } from "../store/migrations.ts";
 import {
   applyMigrations,

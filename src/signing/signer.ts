@@ -63,12 +63,10 @@ import {
   OctetString,
 } from "@peculiar/asn1-schema";
 import { type AttributeValue, Certificate, type Name } from "@peculiar/asn1-x509";
+import { SigningConfigError } from "./errors.ts";
 import { type PemBlock, parsePem } from "./pem.ts";
 
-/** A signing configuration that cannot work; the message says what is wrong and how to fix it. */
-export class SigningConfigError extends Error {
-  override name = "SigningConfigError";
-}
+export { SigningConfigError };
 
 /** Options of {@link createProfileSigner}; every PEM is text (read files in the Node entry). */
 export interface ProfileSignerOptions {

@@ -15,6 +15,7 @@
  */
 import { expandPlaceholders } from "../providers/account.ts";
 import type { ExchangeServer, IncomingServer, OutgoingServer, Provider } from "../providers/model.ts";
+import { compileByDomain } from "./compiled.ts";
 import { element, escapeXml } from "./xml.ts";
 
 /** Input of {@link renderAutoconfig}: the provider and the mail domain the client asked for. */
@@ -22,6 +23,22 @@ export interface AutoconfigInput {
   provider: Provider;
   /** Normalised mail domain of the request. */
   domain: string;
+}
+
+/**
+ * clientConfig of one provider for every mail domain, compiled once (src/templates/compiled.ts):
+ * what a request adds is its domain. A domain of the provider's public list (`listDomains`) is
+ * left out of the list that follows the queried domain, so its document differs: for those, and
+ * for a provider whose rendering does anything else with the domain, the function returns
+ * `undefined` and the caller renders ({@link renderAutoconfig}, cached per domain).
+ * @returns (normalised domain) => exactly `renderAutoconfig({ provider, domain })`, or `undefined`
+ */
+export function compileAutoconfig(provider: Provider): (domain: string) => string | undefined {
+  const compiled = compileByDomain((domain) => renderAutoconfig({ provider, domain }), escapeXml);
+  if (!compiled) return () => undefined;
+  if (!provider.listDomains) return compiled;
+  const listed = new Set(provider.domains);
+  return (domain) => (listed.has(domain) ? undefined : compiled(domain));
 }
 
 /**

@@ -40,3 +40,30 @@ export function compileByLocalPart(
     pieces.length === 1 ? () => pieces[0] ?? "" : (localPart) => pieces.join(escapeText(localPart));
   return compiled(PROBE) === render(at(PROBE)) ? compiled : undefined;
 }
+
+/** Stands for the mail domain while compiling (Unicode private use area, next to the local part's). */
+export const DOMAIN_SENTINEL = "\uE001";
+
+/** A domain to check a compiled answer against the direct rendering. */
+const DOMAIN_PROBE = "probe-0.mail.example";
+
+/** Fills a compiled answer with one normalised mail domain. */
+export type CompiledByDomain = (domain: string) => string;
+
+/**
+ * Compiles `render` for every mail domain: rendered once with {@link DOMAIN_SENTINEL} as the
+ * domain, split there; a request joins the pieces with its domain, escaped for the format.
+ * @param render a pure template of the domain (everything else fixed by the caller)
+ * @param escapeText how the format escapes text where the domain appears (e.g. escapeXml)
+ * @returns the compiled answer, or `undefined` when the template does anything else with the
+ *   domain (the compiled form must give exactly the direct rendering for a probe domain)
+ */
+export function compileByDomain(
+  render: (domain: string) => string,
+  escapeText: (text: string) => string,
+): CompiledByDomain | undefined {
+  const pieces = render(DOMAIN_SENTINEL).split(DOMAIN_SENTINEL);
+  const compiled: CompiledByDomain =
+    pieces.length === 1 ? () => pieces[0] ?? "" : (domain) => pieces.join(escapeText(domain));
+  return compiled(DOMAIN_PROBE) === render(DOMAIN_PROBE) ? compiled : undefined;
+}
