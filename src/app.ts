@@ -25,7 +25,7 @@ export type { AppDeps } from "./handlers/context.ts";
 export function createApp(deps: AppDeps, profile: ProfileEndpoint = profileEndpoint(deps)): Hono {
   const app = new Hono();
   // Headers set before the handler runs, never after: a response changed after it was built is
-  // rebuilt (Hono) and loses @hono/node-server's fast path. Hot handlers return `respond(…)` with
+  // rebuilt (Hono) and loses @hono/node-server's fast path. Hot handlers return `toResponse(answer)` with
   // these headers in their own constant header object instead (src/handlers/context.ts). First, so
   // the operations middleware's own answers (429) carry them too.
   app.use((c, next) => {

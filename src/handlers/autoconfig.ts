@@ -91,20 +91,32 @@ export function answerAutoconfig(
     }
   }
   const now = resolveDomainNow(deps, domain, note);
-  if (now === null) return plainAnswer(404, `No settings for ${domain}.`);
-  if (now && !now.provider.directory) return clientConfig(domain, now);
   const known = domain;
-  return (async () => {
-    const resolution = now ?? (await resolveDomain(deps, known, note));
-    if (!resolution) return plainAnswer(404, `No settings for ${known}.`);
-    const { provider } = resolution;
-    if (!provider.directory) return clientConfig(known, resolution);
-    // User names from the directory (%LOGINNAME%), expanded here: clients know no such placeholder.
-    // Per address, so never from the answer cache.
-    const account = await accountFor(deps, resolution, address);
-    const expanded = { ...provider, incoming: account.incoming, outgoing: account.outgoing };
-    return { status: 200, headers: HEADERS, body: renderAutoconfig({ provider: expanded, domain: known }) };
-  })();
+  return now === undefined
+    ? resolveDomain(deps, known, note).then((r) => autoconfigFor(deps, known, address, r))
+    : autoconfigFor(deps, known, address, now);
+}
+
+/** The answer for a looked-up domain: 404, the compiled document, or one expanded for a directory. */
+function autoconfigFor(
+  deps: AppDeps,
+  domain: string,
+  address: EmailAddress | undefined,
+  resolution: Resolution | null | undefined,
+): Answer | Promise<Answer> {
+  if (!resolution) return plainAnswer(404, `No settings for ${domain}.`);
+  const { provider } = resolution;
+  if (!provider.directory) return clientConfig(domain, resolution);
+  // User names from the directory (%LOGINNAME%), expanded here: clients know no such placeholder.
+  // Per address, so never from the answer cache.
+  return accountFor(deps, resolution, address).then((account) => ({
+    status: 200,
+    headers: HEADERS,
+    body: renderAutoconfig({
+      provider: { ...provider, incoming: account.incoming, outgoing: account.outgoing },
+      domain,
+    }),
+  }));
 }
 
 /** The clientConfig document of a domain's provider (without a directory), compiled or kept. */

@@ -83,9 +83,6 @@ function json(status: 200 | 400 | 404, body: string): Answer {
   return { status, headers: JSON_HEADERS, body };
 }
 
-/** The endpoint answer of `AutodiscoverV1` for a public URL, by that URL (one entry: it never changes in a running app). */
-let v1Endpoint: { base: string; body: string } | undefined;
-
 /**
  * Whether a request URL may be a v2 request: a string test that holds for every URL normalising to
  * a v2 path (dot segments included), so other requests pay no URL parse.
@@ -151,12 +148,7 @@ export function answerV2(
         : json(400, renderV2InvalidProtocol(requested));
     }
     const base = deps.publicUrl.replace(/\/+$/, "");
-    if (v1Endpoint?.base !== base)
-      v1Endpoint = {
-        base,
-        body: renderV2Endpoint("AutodiscoverV1", `${base}/autodiscover/autodiscover.xml`),
-      };
-    return json(200, v1Endpoint.body);
+    return json(200, renderV2Endpoint("AutodiscoverV1", `${base}/autodiscover/autodiscover.xml`));
   };
   const now = resolveDomainNow(deps, address.domain, note);
   if (now !== undefined) return decide(now);

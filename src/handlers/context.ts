@@ -235,19 +235,6 @@ export function getOnly(app: Hono, path: string, handler: Handler): void {
   app.all(path, readOnlyMethodNotAllowed);
 }
 
-/**
- * A response built in one step from a constant header object (which must include
- * {@link COMMON_HEADERS}): no Headers object, no rebuild after the handler, so @hono/node-server
- * writes it straight to the socket (its fast path). For the hot endpoints; others use `c.body`.
- */
-export function respond(
-  body: string | Uint8Array<ArrayBuffer> | null,
-  status: number,
-  headers: Readonly<Record<string, string>>,
-): Response {
-  return new Response(body, { status, headers });
-}
-
 /** A short plain-text answer for people and scripts (never HTML, never a stack trace). */
 export function plain(c: Context, status: 400 | 404 | 405 | 413 | 415 | 429, message: string): Response {
   return c.text(`${message}\n`, status, { "Cache-Control": "no-store" });

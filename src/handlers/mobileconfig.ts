@@ -160,18 +160,16 @@ export function profileEndpoint(deps: AppDeps): ProfileEndpoint {
     if (!email?.trim()) return problem(request, 400, { kind: "missing" });
     const address = parseEmailAddress(email);
     if (!address) return problem(request, 400, { kind: "malformed", value: email });
+    const decide = (resolution: Resolution | null | undefined): Answer | Promise<Answer> => {
+      if (!resolution) return problem(request, 404, { kind: "unknown-domain", domain: address.domain });
+      // A kept profile passed every check of `finish` when it was made (they depend on the provider only).
+      const kept = resolution.provider.directory
+        ? undefined
+        : profiles.peek(address.address, resolution.provider)?.profile;
+      return kept && (!deps.signProfile || kept.signed) ? kept.answer : finish(request, resolution, address);
+    };
     const now = resolveDomainNow(deps, address.domain, note);
-    if (now === null) return problem(request, 404, { kind: "unknown-domain", domain: address.domain });
-    // A kept profile passed every check of `finish` when it was made (they depend on the provider only).
-    const kept =
-      now && !now.provider.directory ? profiles.peek(address.address, now.provider)?.profile : undefined;
-    if (kept && (!deps.signProfile || kept.signed)) return kept.answer;
-    if (now) return finish(request, now, address);
-    return resolveDomain(deps, address.domain, note).then((resolution) =>
-      resolution
-        ? finish(request, resolution, address)
-        : problem(request, 404, { kind: "unknown-domain", domain: address.domain }),
-    );
+    return now === undefined ? resolveDomain(deps, address.domain, note).then(decide) : decide(now);
   };
   return { answer };
 }

@@ -15,6 +15,7 @@ import { BUILTIN_PROVIDERS } from "../providers/builtin.ts";
 import { formatPath } from "../providers/field-path.ts";
 import type { MxResolver, MxStoreOptions } from "../providers/mx.ts";
 import { LayeredStore, type SettingsStore } from "../providers/store.ts";
+import { peekPublished } from "../store/sql-store.ts";
 import type { loadIspdb } from "./config-files.ts";
 import { type Database, openDatabase } from "./database.ts";
 
@@ -90,6 +91,10 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     log: sources.log,
     sqlCache: sources.sqlCache,
   });
+  // Lookups of the request path answered from the published settings in memory, without an await
+  // (SqlStore.peek; the Worker does without it, for its bundle size).
+  const sql = composed.sql;
+  if (sql) sql.peek = (domain) => peekPublished(sql.currentIndex, domain);
   if (database) {
     const migrated = database.migrated.length ? `, applied ${database.migrated.join(", ")}` : "";
     composed.report.unshift(`database: ${database.name}${migrated}`);

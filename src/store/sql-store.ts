@@ -385,39 +385,15 @@ export class SqlStore implements SettingsStore {
   }
 
   /**
-   * {@link resolve} from the settings held in memory (mode `full`), when they are loaded and no
-   * change check is due: `null` for a domain not published here; `undefined` when the database
-   * must be asked (not loaded, check due) or the answer needs another store (a provider or alias
-   * target from the fallback).
+   * {@link resolve} from memory, when it can tell: set by the Node entry (src/node/settings.ts,
+   * with {@link peekPublished} over {@link currentIndex}), absent on Workers, whose LRU holds
+   * answers only after a lookup.
    */
-  peek(domain: string): Resolution | null | undefined {
-    const index = this.#index;
-    if (!index || this.#checking || this.#clock() - this.#checkedAt >= this.#checkMs) return undefined;
-    if (index.domains.size === 0) return null;
-    // The exact name first, without building the wildcard candidates: the common case.
-    const exact = index.domains.get(domain);
-    if (typeof exact === "string") {
-      const provider = index.providers.get(exact);
-      if (provider) return { provider, source: SQL_SOURCE, domain, via: "exact" };
-    }
-    let direct: { provider: Provider; via: "exact" | "wildcard" } | undefined;
-    let pending = false;
-    for (const candidate of matchCandidates(domain)) {
-      const hit = index.domains.get(candidate);
-      if (hit === undefined) continue;
-      if (candidate === domain && typeof hit !== "string") return undefined; // an alias: resolve() follows it
-      if (typeof hit !== "string") continue; // aliases are not followed for wildcard candidates
-      const provider = index.providers.get(hit);
-      if (!provider) {
-        pending = true; // from the fallback, or a row that no longer validates: resolve() decides
-        continue;
-      }
-      if (pending) return undefined;
-      direct = { provider, via: candidate === domain ? "exact" : "wildcard" };
-      break;
-    }
-    if (direct) return { provider: direct.provider, source: SQL_SOURCE, domain, via: direct.via };
-    return pending ? undefined : null;
+  peek?: (domain: string) => Resolution | null | undefined;
+
+  /** The settings held in memory when they are current (mode `full`, loaded, no change check due). */
+  get currentIndex(): PublishedIndex | undefined {
+    return this.#checking || this.#clock() - this.#checkedAt >= this.#checkMs ? undefined : this.#index;
   }
 
   async #resolve(domain: string): Promise<Resolution | undefined> {
@@ -1066,4 +1042,42 @@ function toEntry(row: DomainRow): DomainEntry {
     origin: row.origin,
     updatedAt: row.updated_at,
   };
+}
+
+/**
+ * {@link SqlStore.resolve} answered from the settings held in memory (`SqlStore.currentIndex`):
+ * `null` for a domain not published there; `undefined` when the database or another store must
+ * be asked (no current index, an alias, a provider from the fallback or one that no longer
+ * validates). Node only (the Worker bundle stays without it).
+ */
+export function peekPublished(
+  index: PublishedIndex | undefined,
+  domain: string,
+): Resolution | null | undefined {
+  if (!index) return undefined;
+  if (index.domains.size === 0) return null;
+  // The exact name first, without building the wildcard candidates: the common case.
+  const exact = index.domains.get(domain);
+  if (typeof exact === "string") {
+    const provider = index.providers.get(exact);
+    if (provider) return { provider, source: SQL_SOURCE, domain, via: "exact" };
+  }
+  let direct: { provider: Provider; via: "exact" | "wildcard" } | undefined;
+  let pending = false;
+  for (const candidate of matchCandidates(domain)) {
+    const hit = index.domains.get(candidate);
+    if (hit === undefined) continue;
+    if (candidate === domain && typeof hit !== "string") return undefined; // an alias: resolve() follows it
+    if (typeof hit !== "string") continue; // aliases are not followed for wildcard candidates
+    const provider = index.providers.get(hit);
+    if (!provider) {
+      pending = true; // from the fallback, or a row that no longer validates: resolve() decides
+      continue;
+    }
+    if (pending) return undefined;
+    direct = { provider, via: candidate === domain ? "exact" : "wildcard" };
+    break;
+  }
+  if (direct) return { provider: direct.provider, source: SQL_SOURCE, domain, via: direct.via };
+  return pending ? undefined : null;
 }
