@@ -35,7 +35,7 @@ import {
 } from "./providers/store.ts";
 import type { ProfileSigner as CmsSigner } from "./signing/signer.ts";
 import type { SqlDriver } from "./store/sql.ts";
-import { SqlStore } from "./store/sql-store.ts";
+import { SqlStore, type SqlStoreOptions } from "./store/sql-store.ts";
 
 export { DEFAULT_DOH_URL } from "./dns/doh.ts";
 
@@ -79,6 +79,8 @@ export interface StoreSources {
    * server: everything in memory), `lru` (Workers: per-isolate), `off` (default; one-shot commands).
    */
   sqlCache?: "full" | "lru" | "off";
+  /** With `sqlCache: "full"`: its loader (SqlStoreOptions.loadIndex; the Node entry gives it). */
+  sqlLoadIndex?: SqlStoreOptions["loadIndex"];
 }
 
 /** The composed store and its parts. */
@@ -111,7 +113,12 @@ export function composeStore(sources: StoreSources): ComposedStore {
   const report = read.report;
   const files = new SwappableStore(read.store);
   const sql = sources.sql
-    ? new SqlStore(sources.sql, { fallback: files, log: sources.log, cache: sources.sqlCache })
+    ? new SqlStore(sources.sql, {
+        fallback: files,
+        log: sources.log,
+        cache: sources.sqlCache,
+        loadIndex: sources.sqlLoadIndex,
+      })
     : undefined;
   const layers = sql ? new LayeredStore([sql, files]) : files;
   let store: SettingsStore = layers;

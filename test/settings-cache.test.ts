@@ -16,7 +16,7 @@ import { openSqlite, type SqliteDatabase } from "../src/node/sqlite.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import type { Provider } from "../src/providers/model.ts";
 import { MemoryStore } from "../src/providers/store.ts";
-import { DEFAULT_CHANGE_CHECK_MS, DomainTable } from "../src/store/published-cache.ts";
+import { DEFAULT_CHANGE_CHECK_MS, DomainTable, loadIndex } from "../src/store/published-cache.ts";
 import type { SqlDriver } from "../src/store/sql.ts";
 import { peekPublished, SqlStore } from "../src/store/sql-store.ts";
 import { provider } from "./helpers/providers.ts";
@@ -64,7 +64,7 @@ describe("SQL store cache", () => {
     await new SqlStore(db, { fallback: builtins }).putProviders([hoster]);
     let now = 0;
     const driver = counting(db);
-    const store = new SqlStore(driver, { fallback: builtins, cache: "full", clock: () => now });
+    const store = new SqlStore(driver, { fallback: builtins, cache: "full", loadIndex, clock: () => now });
     await store.warm();
     expect(store.inMemory).toBe(true);
     const before = driver.statements;
@@ -80,9 +80,17 @@ describe("SQL store cache", () => {
     expect(driver.statements - before).toBe(1); // the marker, and nothing else: it did not move
   });
 
+  it("full needs its loader, which only the Node entry gives (the Worker bundle stays without it)", async () => {
+    const db = await database("no-loader.db");
+    expect(() => new SqlStore(db, { fallback: builtins, cache: "full" })).toThrow(
+      /cache "full" needs options\.loadIndex/,
+    );
+    expect(new SqlStore(db, { fallback: builtins, cache: "lru" }).inMemory).toBe(false);
+  });
+
   it("full: a write through the store is served by the next lookup, the index reloads behind it", async () => {
     const db = await database("local-write.db");
-    const store = new SqlStore(db, { fallback: builtins, cache: "full", clock: () => 0 });
+    const store = new SqlStore(db, { fallback: builtins, cache: "full", loadIndex, clock: () => 0 });
     await store.putProviders([hoster]);
     await store.warm();
     expect((await store.resolve("shop.example.org"))?.provider.id).toBeUndefined();
@@ -112,7 +120,7 @@ describe("SQL store cache", () => {
       await cli.putProviders([hoster]);
       await cli.putDomain("moving.example.org", { provider: "hoster.example.net" });
       let now = 0;
-      const server = new SqlStore(db, { fallback: builtins, cache: mode, clock: () => now });
+      const server = new SqlStore(db, { fallback: builtins, cache: mode, loadIndex, clock: () => now });
       await server.warm();
       expect((await server.resolve("moving.example.org"))?.provider.id).toBe("hoster.example.net");
       await cli.putDomain("moving.example.org", { provider: "googlemail.com" });
@@ -141,7 +149,7 @@ describe("SQL store cache", () => {
     );
     await writer.putDomain("assigned.example.org", { provider: "googlemail.com" });
     await writer.putDomain("*.assigned.example.org", { provider: "hoster.example.net" });
-    const full = new SqlStore(db, { fallback: builtins, cache: "full" });
+    const full = new SqlStore(db, { fallback: builtins, cache: "full", loadIndex });
     const lru = new SqlStore(db, { fallback: builtins, cache: "lru", lruEntries: 16 });
     await full.warm();
     let peeks = 0;

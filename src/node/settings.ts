@@ -15,6 +15,7 @@ import { BUILTIN_PROVIDERS } from "../providers/builtin.ts";
 import { formatPath } from "../providers/field-path.ts";
 import type { MxResolver, MxStoreOptions } from "../providers/mx.ts";
 import { LayeredStore, type SettingsStore } from "../providers/store.ts";
+import { loadIndex } from "../store/published-cache.ts";
 import { peekPublished } from "../store/sql-store.ts";
 import type { loadIspdb } from "./config-files.ts";
 import { type Database, openDatabase } from "./database.ts";
@@ -90,6 +91,8 @@ export async function loadSettings(sources: SettingsSources): Promise<LoadedSett
     mx: sources.mxResolver ? { resolver: sources.mxResolver, options: sources.mxOptions } : undefined,
     log: sources.log,
     sqlCache: sources.sqlCache,
+    // Mode `full` only on Node: the Worker bundle stays without the in-memory index (SqlStoreOptions.loadIndex).
+    sqlLoadIndex: loadIndex,
   });
   // Lookups of the request path answered from the published settings in memory, without an await
   // (SqlStore.peek; the Worker does without it, for its bundle size).

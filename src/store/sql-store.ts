@@ -34,7 +34,7 @@ import {
   BUMP_VERSION_SQL,
   DEFAULT_CHANGE_CHECK_MS,
   DEFAULT_LRU_ENTRIES,
-  loadIndex,
+  type loadIndex,
   type PublishedIndex,
   readVersion,
 } from "./published-cache.ts";
@@ -166,6 +166,12 @@ export interface SqlStoreOptions {
    * time (default; one-shot commands).
    */
   cache?: "full" | "lru" | "off";
+  /**
+   * Mode `full`'s loader, {@link loadIndex} (src/store/published-cache.ts); required with `full`.
+   * The Node entry gives it (src/node/settings.ts), so the Worker bundle (mode `lru`) holds none of
+   * the in-memory index's code (its 150 KiB gzip budget, scripts/check-bundle.ts).
+   */
+  loadIndex?: typeof loadIndex;
   /** At most this often (ms) the change marker is read; default {@link DEFAULT_CHANGE_CHECK_MS}. */
   changeCheckMs?: number;
   /** Entries of the `lru` cache; default {@link DEFAULT_LRU_ENTRIES}. */
@@ -192,6 +198,7 @@ export class SqlStore implements SettingsStore {
   /** Mode `full`: everything published, loaded at {@link #version}. */
   #index: PublishedIndex | undefined;
   #loading: Promise<void> | undefined;
+  readonly #loadIndex: typeof loadIndex | undefined;
   /** Mode `lru`: answered lookups (hits and misses) by domain. */
   readonly #lru: LRU<{ hit: Resolution | undefined }> | undefined;
   #hasMx: boolean | undefined;
@@ -205,6 +212,9 @@ export class SqlStore implements SettingsStore {
     this.#checkMs = options.changeCheckMs ?? DEFAULT_CHANGE_CHECK_MS;
     this.#clock = options.clock ?? (() => performance.now());
     if (this.#mode === "lru") this.#lru = new LRU(options.lruEntries ?? DEFAULT_LRU_ENTRIES);
+    if (this.#mode === "full" && !options.loadIndex)
+      throw new TypeError('SqlStore: cache "full" needs options.loadIndex (src/store/published-cache.ts)');
+    this.#loadIndex = options.loadIndex;
   }
 
   // ---------------------------------------------------------------- the cache
@@ -258,8 +268,8 @@ export class SqlStore implements SettingsStore {
 
   /** Loads the full index in the background; it is used only if it belongs to the current marker. */
   #load(): void {
-    if (this.#loading) return;
-    this.#loading = loadIndex(this.#db, (body, id) => this.#provider(body, id))
+    if (this.#loading || !this.#loadIndex) return;
+    this.#loading = this.#loadIndex(this.#db, (body, id) => this.#provider(body, id))
       .then(
         (index) => {
           if (index && index.version === this.#version) this.#index = index;
