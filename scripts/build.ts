@@ -21,7 +21,7 @@
  * a real `require` (the banner), which they use for Node's built-in modules. A CommonJS package
  * must be imported statically (by an own module that is itself imported lazily): imported by
  * `import()`, esbuild puts it in a chunk with only a default export, so named exports are undefined
- * (test/build.test.ts checks src/ for this). Their license
+ * (test/build.test.ts checks src/ for this). The dependencies' license
  * comments are kept at the end of each file (esbuild's `legalComments: "eof"`).
  *
  *   node --import tsx scripts/build.ts
