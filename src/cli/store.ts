@@ -2,7 +2,8 @@
  * The SQL store as the publishing commands (providers, domains, import-ispdb) open it: the same
  * store as the admin API. Each write is one transaction: a failed write changes nothing, and a
  * running server on the same database serves it within 1 second (docs/caching.md). Refused writes
- * print `field.path: rule` lines and set exit code 1. Node-only (SQLite or PostgreSQL through src/node/database.ts), imported when a command runs.
+ * print `field.path: rule` lines and set exit code 1. Node-only (SQLite or PostgreSQL through
+ * src/node/database.ts), imported when a command runs.
  */
 import { loadSettings } from "../node/settings.ts";
 import { formatPath } from "../providers/field-path.ts";
