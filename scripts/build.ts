@@ -18,7 +18,10 @@
  * Dependencies are bundled too, except native or optional ones that must be resolved at run time
  * from the installed package's node_modules ({@link EXTERNAL}); they stay in package.json's
  * `dependencies`, so `npm i -g` installs them. CommonJS dependencies inside the ES module bundle get
- * a real `require` (the banner), which they use for Node's built-in modules. Their license
+ * a real `require` (the banner), which they use for Node's built-in modules. A CommonJS package
+ * must be imported statically (by an own module that is itself imported lazily): imported by
+ * `import()`, esbuild puts it in a chunk with only a default export, so named exports are undefined
+ * (test/build.test.ts checks src/ for this). The dependencies' license
  * comments are kept at the end of each file (esbuild's `legalComments: "eof"`).
  *
  *   node --import tsx scripts/build.ts

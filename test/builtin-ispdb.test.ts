@@ -4,13 +4,13 @@
  * host, port, socketType, user name, authentication), display names, webMail and oAuth2. Their
  * domains are the file's, minus the entries named here that are resolved by MX instead.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { checkAddress } from "../src/cli/check-report.ts";
 import { loadIspdb } from "../src/node/config-files.ts";
 import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import { MemoryStore } from "../src/providers/store.ts";
+import { describeShared } from "./helpers/external.ts";
 import { ISPDB_DIR } from "./helpers/shared.ts";
 
 /** ISPDB domain entries the built-ins leave out: MX host names and customer domains hosted there. */
@@ -21,7 +21,7 @@ const LEFT_OUT: Record<string, string[]> = {
   "yahoo.com": ["mail.am0.yahoodns.net", "am0.yahoodns.net", "yahoodns.net"],
 };
 
-describe.skipIf(!existsSync(ISPDB_DIR))("built-in providers against their ISPDB files", () => {
+describeShared("built-in providers against their ISPDB files", () => {
   for (const id of Object.keys(LEFT_OUT)) {
     it(`${id} has the servers, names, webMail and oAuth2 of ${id}.xml`, async () => {
       const builtin = BUILTIN_PROVIDERS.find((p) => p.id === id);

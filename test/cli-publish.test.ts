@@ -67,7 +67,8 @@ describe("mailconf providers / domains", () => {
     const unknown = await cli("domains", "add", "x-corp.org", "nobody.example", "--db", db);
     expect(unknown.code).toBe(1);
     expect(unknown.err).toBe(
-      "provider: no provider nobody.example (published, in a settings file, the ISPDB folder or built in)",
+      "provider: no provider nobody.example (published, in a settings file, the ISPDB folder or built in)\n" +
+        "hint: a provider defined in a settings file is known only with --config <file> (as for mailconf serve)",
     );
     const own = await cli("domains", "remove", "example.org", "--db", db);
     expect(own.code).toBe(1);
@@ -84,6 +85,46 @@ describe("mailconf providers / domains", () => {
     expect(doc.aliases).toEqual({ "example-old.org": "example.org", "old-corp.org": "example.org" });
     const after = JSON.parse((await cli("domains", "list", "--json", "--db", db)).out) as unknown[];
     expect(after).toHaveLength(4);
+  });
+
+  it("domains add --provider of a settings file's provider needs --config, and says so without it", async () => {
+    const fresh = join(dir, "config-hint.db");
+    const without = await cli(
+      "domains",
+      "add",
+      "--provider",
+      "example.org",
+      "customer-1.test",
+      "--db",
+      fresh,
+    );
+    expect(without).toMatchObject({
+      code: 1,
+      err:
+        "provider: no provider example.org (published, in a settings file, the ISPDB folder or built in)\n" +
+        "hint: a provider defined in a settings file is known only with --config <file> (as for mailconf serve)",
+    });
+    const args = ["domains", "add", "--provider", "example.org", "--config", EXAMPLE, "--db", fresh];
+    expect(await cli(...args, "customer-1.test", "customer-2.test")).toMatchObject({
+      code: 0,
+      out: "provider example.org: 2 added, 0 updated, 0 already in its own domains",
+    });
+    // Given --config, an id in none of the sources is only refused: the hint would mislead.
+    const unknown = await cli(
+      "domains",
+      "add",
+      "--provider",
+      "nobody.example",
+      "--config",
+      EXAMPLE,
+      "--db",
+      fresh,
+      "x.test",
+    );
+    expect(unknown).toMatchObject({
+      code: 1,
+      err: "provider: no provider nobody.example (published, in a settings file, the ISPDB folder or built in)",
+    });
   });
 
   it("a settings file with a mistake is refused with file:line and publishes nothing", async () => {

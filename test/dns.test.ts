@@ -4,6 +4,8 @@
  * `/dns` serves the same records. No query leaves the machine.
  */
 import { execFile, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkDnsRecords, formatDnsCheck, parseDnsServer } from "../src/node/dns-check.ts";
@@ -118,6 +120,16 @@ describe("mailconf dns <domain>", () => {
       "_imap._tcp.example.com. 3600 IN SRV 0 0 0 .",
       "_pop3._tcp.example.com. 3600 IN SRV 0 0 0 .",
     ]);
+  });
+
+  it("docs/dns.md shows exactly the records it prints (PACC's included)", () => {
+    const doc = readFileSync(join(REPO_ROOT, "docs/dns.md"), "utf8");
+    const sample =
+      /`mailconf dns <domain> --public-url https:\/\/autoconfig\.example\.org` prints:\n\n```\n([^`]*)```/.exec(
+        doc,
+      )?.[1];
+    const records = exampleZone.split("\n").filter((l) => l && !l.startsWith(";"));
+    expect(sample?.split("\n").filter((l) => l)).toEqual(records);
   });
 
   it("BIND's named-checkzone loads them; it refuses a broken line (the check can fail)", () => {

@@ -26,6 +26,7 @@ describe(".gitignore", () => {
       "settings.yaml",
       "mailconf.db",
       "mailconf.db-wal",
+      "mailconf-0.1.0.tgz", // npm pack (docs/install.md)
     ])
       expect(ignored(path), path).toBe(true);
   });

@@ -4,7 +4,8 @@
  * `npm i -g --prefix <tmp> ./mailconf-<version>.tgz` with npm's cache first (`--prefer-offline`:
  * after `npm ci` the cache holds every dependency), and the installed `mailconf` run from a
  * directory outside the repository: --version, check, and serve answering autoconfig, Autodiscover
- * and a profile on 127.0.0.1. No tsx and no TypeScript may be installed or loaded at run time.
+ * and a profile on 127.0.0.1. No tsx and no TypeScript may be installed or loaded at run time. The
+ * README's links (docs/) and the example files its commands read are in the package.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -77,6 +78,19 @@ describe("the packed package, installed globally", () => {
     for (const inside of ["imap.gmail.com", "CREATE TABLE", "com.apple.mail.managed", "<clientConfig"])
       expect(bundled, inside).toContain(inside);
     expect(files.filter((f) => f.endsWith(".ts"))).toEqual([]);
+    // What the README points at is inside: its links (docs/*.md) and the files its commands read.
+    const readme = readFileSync(join(installed, "README.md"), "utf8");
+    const linked = [...readme.matchAll(/\]\(([^)#:]+)(?:#[^)]*)?\)/g)].map((m) => m[1] as string);
+    const read = [...readme.matchAll(/@?(examples\/[\w.-]+\.\w+)/g)].map((m) => m[1] as string);
+    expect(linked).toContain("docs/install.md");
+    expect(read).toEqual(
+      expect.arrayContaining(["examples/settings.yaml", "examples/autodiscover-request.xml"]),
+    );
+    expect([...new Set([...linked, ...read])].filter((f) => !files.includes(f))).toEqual([]);
+    // The docs' links to each other resolve inside the package too.
+    for (const doc of files.filter((f) => /^docs\/[\w-]+\.md$/.test(f)))
+      for (const m of readFileSync(join(installed, doc), "utf8").matchAll(/\]\(([\w-]+\.md)(?:#[^)]*)?\)/g))
+        expect(files, `${doc} links to docs/${m[1]}`).toContain(`docs/${m[1]}`);
     expect(files.some((f) => f.startsWith("src/") || f.startsWith("test/"))).toBe(false);
     for (const dev of ["tsx", "typescript", "esbuild", "vitest", "wrangler"])
       expect(existsSync(join(installed, "node_modules", dev)), dev).toBe(false);

@@ -359,6 +359,27 @@ describe("GET / (the page)", () => {
     expect(unescapeHtml(html)).toContain("Settings → Apps → Mail → Mail Accounts → Add Account");
   });
 
+  it("Gmail: Thunderbird and Apple's Google type sign in with Google; only POP needs a Gmail setting", async () => {
+    const page = async (email: string) =>
+      unescapeHtml(await (await fetchBounded(`${server.url}/?email=${encodeURIComponent(email)}`)).text());
+    const thunderbird = (html: string) =>
+      /<summary>Thunderbird<\/summary>([\s\S]*?)<\/details>/.exec(html)?.[1]?.replace(/<[^>]+>/g, "") ?? "";
+    const gmail = await page("someone@gmail.com");
+    // Thunderbird signs in to Gmail with OAuth2; the app password is for apps without it.
+    expect(thunderbird(gmail)).toContain(
+      "Enter your name and someone@gmail.com, then click Continue: Thunderbird finds these settings by itself. Sign in with Google on the page that opens (OAuth2). No app password is needed: that is for apps without OAuth2.",
+    );
+    expect(gmail).toContain("Apple's built-in Google account type, which signs in with Google:");
+    expect(gmail).not.toContain("GMail itself");
+    // IMAP is always on since January 2025 (support.google.com/mail/answer/7126229); POP is not.
+    expect(gmail).toContain("IMAP is always on. POP must first be enabled in Gmail's settings");
+    expect(gmail).not.toContain("IMAP must be enabled");
+    // A provider without OAuth2 still asks for the password in Thunderbird.
+    expect(thunderbird(await page("jane@example.com"))).toContain(
+      "Enter your name, jane@example.com and your password, then click Continue",
+    );
+  });
+
   it("shows the provider's notes and documentation links, and the Safari hint", async () => {
     const html = await (await fetchBounded(`${server.url}/?email=someone%40gmail.com`)).text();
     expect(html).toContain("Other apps need an app password");

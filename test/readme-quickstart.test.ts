@@ -136,6 +136,12 @@ describe("README Quick start, as written, in a fresh checkout", () => {
               throw new Error(`the server did not answer /healthz:\n${serverLog}`);
             await new Promise((r) => setTimeout(r, 250));
           }
+          // The line the README says to wait for is printed (the pipe may deliver it just after /healthz).
+          expect(README).toContain("`mailconf listening on http://127.0.0.1:8080`");
+          const listening = `mailconf listening on http://127.0.0.1:${port} `;
+          for (let i = 0; i < 20 && !serverLog.includes(listening); i++)
+            await new Promise((r) => setTimeout(r, 250));
+          expect(serverLog).toContain(listening);
           return;
         }
         const r = spawnSync("sh", ["-c", local], { cwd, encoding: "utf8", timeout: TIMEOUT_MS });

@@ -4,7 +4,8 @@
  * SIGTERM drains (uploads in flight are all answered, then the process exits 0), and the grace
  * period bounds the drain. `mailconf reload --pid-file` sends the SIGHUP to the server named in the
  * pid file `serve --pid-file` writes, and says why not (exit 1) when no server is there. `--watch`
- * reloads on a file change by itself.
+ * reloads on a file change by itself. The start-up log reads in order: the report, the listening
+ * line, then the published settings held in memory.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
@@ -271,5 +272,40 @@ describe("signals", () => {
     expect(server.stderr()).toContain("reload: settings loaded (settings: ");
     server.process.kill("SIGTERM");
     expect(await server.exited).toBe(0);
+  }, 90_000);
+});
+
+describe("mailconf serve start-up log", () => {
+  it("the start-up report comes first, then 'N published domain(s) held in memory', in one stream", async () => {
+    // stdout and stderr in one pipe (2>&1), as a terminal or the journal shows them. With --pid-file
+    // and --metrics the start awaits more after listening, so the store used to finish loading and
+    // log its line before the report's "database: <file>, applied …".
+    const dir = mkdtempSync(join(tmpdir(), "mailconf-startup-"));
+    const db = join(dir, "s.db");
+    const args = [BIN, "serve", "--port", "0", "--no-mx", "--db", db, "--pid-file", join(dir, "pid")];
+    const child = spawn(
+      "sh",
+      ["-c", 'exec "$@" 2>&1', "sh", process.execPath, ...args, "--metrics", "127.0.0.1:0"],
+      {
+        stdio: ["ignore", "pipe", "ignore"],
+        env: { ...process.env, MAILCONF_RATE_LIMIT: "0" },
+      },
+    );
+    children.push(child);
+    let out = "";
+    child.stdout?.on("data", (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    await until(async () => /held in memory/.test(out), 60_000);
+    const lines = out.split("\n");
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const report = at(new RegExp(`^database: ${db.replaceAll(".", "\\.")}, applied 0001_`));
+    const listening = at(/^mailconf listening on /);
+    const inMemory = at(/^database: 0 published domain\(s\) held in memory \(loaded in \d+ ms\)$/);
+    expect(report).toBeGreaterThanOrEqual(0);
+    expect([report < listening, listening < inMemory]).toEqual([true, true]);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
   }, 90_000);
 });

@@ -119,7 +119,8 @@ export function registerProviders(cmd: Command): void {
     .option("--json", "print JSON")
     .action(async (ids: string[], opts: StoreOptions & { json?: boolean }) => {
       const { all, allDomains, withStore } = await store();
-      const { stringify } = await import("yaml");
+      // Through an own module: yaml (CommonJS) imported dynamically has no named exports in the bundle.
+      const { formatSettingsYaml } = await import("../node/config-files.ts");
       await withStore(opts, async (store) => {
         const published = await all((after) => store.listProviders({ after, limit: 10_000 }));
         const wanted = ids.length ? published.filter((p) => ids.includes(p.provider.id)) : published;
@@ -145,7 +146,7 @@ export function registerProviders(cmd: Command): void {
           ...(Object.keys(assignedDomains).length ? { assignedDomains } : {}),
           ...(Object.keys(aliases).length ? { aliases } : {}),
         };
-        console.log(opts.json ? JSON.stringify(doc, null, 2) : stringify(doc, { lineWidth: 0 }).trimEnd());
+        console.log(opts.json ? JSON.stringify(doc, null, 2) : formatSettingsYaml(doc));
       });
     });
 }

@@ -151,6 +151,14 @@ async function serve(opts: ServeCommandOptions): Promise<void> {
     chain: opts.signChain,
   });
   const accessLog = opts.accessLog ? bufferedWriter(1) : undefined;
+  // What the server logs while starting waits for the start-up report: the published settings load
+  // in the background once listening and may finish first, and "database: N published domain(s)
+  // held in memory" belongs after "database: <file>, applied …", not before it.
+  let held: string[] | undefined = [];
+  const release = () => {
+    for (const m of held ?? []) console.error(m);
+    held = undefined;
+  };
   const server = await startServer({
     signProfile: signer?.sign,
     port: opts.port,
@@ -162,7 +170,7 @@ async function serve(opts: ServeCommandOptions): Promise<void> {
     adminTokenFile: opts.adminTokenFile,
     adminTokens: process.env.MAILCONF_ADMIN_TOKENS,
     mxResolver: opts.mx ? nodeMxResolver({ servers: opts.dnsServer }) : undefined,
-    log: (m) => console.error(m),
+    log: (m) => (held ? held.push(m) : console.error(m)),
     warningsPerMinute: WARNINGS_PER_MINUTE,
     rateLimit: opts.rateLimit,
     trustProxy: opts.trustProxy,
@@ -172,6 +180,9 @@ async function serve(opts: ServeCommandOptions): Promise<void> {
     shutdownGraceMs: opts.shutdownGrace * 1000,
     maxPipelined: opts.maxPipelined,
     watch: opts.watch,
+  }).catch((e: unknown) => {
+    release();
+    throw e;
   });
   reload = () => void server.reload();
   // The pid file exists before the listening line, so whoever waits for that line can use it.
@@ -181,6 +192,7 @@ async function serve(opts: ServeCommandOptions): Promise<void> {
     try {
       writePidFile(pidFile);
     } catch (e) {
+      release();
       console.error(`mailconf: --pid-file ${pidFile}: ${(e as Error).message}`);
       await server.close();
       process.exit(2);
@@ -197,6 +209,7 @@ async function serve(opts: ServeCommandOptions): Promise<void> {
   console.log(`  Apple profile           ${server.url}/mobileconfig?email=user@example.com`);
   console.log(`  Settings guide          ${server.url}/   (JSON: /api/v1/settings?email=…)`);
   console.log(`  DNS records             ${server.url}/dns?domain=example.com`);
+  release();
   // SIGTERM/SIGINT: drain (answers in flight finish, up to --shutdown-grace), then exit; a second
   // signal exits at once. SIGHUP (above): reload the settings files (systemd ExecReload).
   let stopping = false;

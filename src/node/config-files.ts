@@ -7,7 +7,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { isNode, LineCounter, parseDocument } from "yaml";
+import { isNode, LineCounter, parseDocument, stringify } from "yaml";
 import { ConfigError } from "../compose.ts";
 import { parseIspdb } from "../providers/ispdb.ts";
 import { type FieldError, formatPath, parseSettings, type SettingsFile } from "../providers/model.ts";
@@ -15,6 +15,20 @@ import type { ProviderEntry } from "../providers/store.ts";
 
 /** A configuration error: every problem, each as `file:line: path: rule` (one class for both runtimes). */
 export { ConfigError };
+
+/**
+ * A settings file's content as YAML (`mailconf providers export`), read back by
+ * {@link parseSettingsText}. Long strings stay on one line (no folding).
+ *
+ * The yaml package is imported statically here, never imported dynamically by a command:
+ * yaml is CommonJS, and in the esbuild bundle (scripts/build.ts) a dynamically imported CommonJS
+ * package becomes a chunk with only a default export, so a destructured named export is undefined.
+ * @param doc `{ providers, assignedDomains?, aliases? }` as in a settings file
+ * @returns the YAML text without a trailing newline
+ */
+export function formatSettingsYaml(doc: object): string {
+  return stringify(doc, { lineWidth: 0 }).trimEnd();
+}
 
 /**
  * Parses settings text (YAML or JSON) and validates it.

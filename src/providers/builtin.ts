@@ -13,6 +13,10 @@
  *   password: "Sign in with app passwords", https://support.google.com/accounts/answer/185833
  *   (made at https://myaccount.google.com/apppasswords, needs 2-Step Verification); "Less secure
  *   apps & your Google Account", https://support.google.com/accounts/answer/6010255.
+ *   IMAP needs no setting: since January 2025 "IMAP access is always turned on" in Gmail ("Add Gmail
+ *   to another email client", https://support.google.com/mail/answer/7126229); POP is still
+ *   enabled by the user under Settings → See all settings → Forwarding and POP/IMAP ("Read Gmail
+ *   messages on other email clients using POP", https://support.google.com/mail/answer/7104828).
  * - iCloud: apps other than Apple's need an app-specific password: "Sign in to apps with your Apple
  *   Account using app-specific passwords", https://support.apple.com/102654 (made at
  *   https://account.apple.com, needs two-factor authentication).
@@ -97,7 +101,8 @@ const GMAIL: ProviderInput = {
   ),
   notes: [
     "Thunderbird and Outlook sign in with Google (OAuth2). Other apps need an app password, which requires 2-Step Verification; your Google password is refused.",
-    "IMAP must be enabled in Gmail's settings (Forwarding and POP/IMAP).",
+    // IMAP is always on since January 2025: https://support.google.com/mail/answer/7126229
+    "IMAP is always on. POP must first be enabled in Gmail's settings (See all settings → Forwarding and POP/IMAP).",
   ],
   oauth2: {
     issuer: "accounts.google.com",

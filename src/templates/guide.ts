@@ -109,7 +109,7 @@ function passwordLine(g: SettingsGuide): string {
 function builtInAccount(g: SettingsGuide): string {
   const type = g.signIn.appleAccountType;
   if (!type) return "";
-  return `<p id="apple-built-in"><strong>Recommended:</strong> add the account with Apple's built-in ${h(type)} account type, which signs in with ${h(g.provider.displayShortName ?? g.provider.displayName)} itself: ${appleAddAccount(type, type)}.</p>`;
+  return `<p id="apple-built-in"><strong>Recommended:</strong> add the account with Apple's built-in ${h(type)} account type, which signs in with ${h(type)}: ${appleAddAccount(type, type)}.</p>`;
 }
 
 function appleSection(g: SettingsGuide): string {
@@ -140,6 +140,25 @@ ${builtInAccount(g)}
 </section>`;
 }
 
+/**
+ * The Thunderbird step that enters the account. Thunderbird signs in with OAuth2 where the servers
+ * offer it and the password fields would take only an app password (Gmail, Yahoo; Outlook.com takes
+ * nothing else), so no password is typed there: an app password is for apps without OAuth2.
+ */
+function thunderbirdSignIn(g: SettingsGuide, email: string): string {
+  const found = "then click <strong>Continue</strong>: Thunderbird finds these settings by itself.";
+  if (g.signIn.oauth2Only || (g.signIn.oauth2 && g.signIn.passwordKind === "app-password")) {
+    const who = g.signIn.appleAccountType ?? g.provider.displayShortName ?? g.provider.displayName;
+    const appPassword =
+      g.signIn.passwordKind === "app-password"
+        ? " No app password is needed: that is for apps without OAuth2."
+        : "";
+    return `Enter your name and ${email}, ${found} Sign in with ${h(who)} on the page that opens (OAuth2).${appPassword}`;
+  }
+  const password = g.signIn.passwordKind === "app-password" ? "an app password" : "your password";
+  return `Enter your name, ${email} and ${password}, ${found}`;
+}
+
 function steps(g: SettingsGuide): string {
   const imapFirst = g.incoming[0]?.protocol ?? "IMAP";
   const email = `<strong>${h(g.email)}</strong>`;
@@ -161,7 +180,7 @@ function steps(g: SettingsGuide): string {
 <summary>Thunderbird</summary>
 <ol>
 <li>Open <strong>Account Settings → Account Actions → Add Mail Account</strong>.</li>
-<li>Enter your name, ${email}${g.signIn.oauth2Only ? "" : g.signIn.passwordKind === "app-password" ? " and an app password (if Thunderbird opens the provider's sign-in page instead, sign in there)" : " and your password"}, then click <strong>Continue</strong>: Thunderbird finds these settings by itself.${g.signIn.oauth2Only ? " Sign in on the page that opens." : ""}</li>
+<li>${thunderbirdSignIn(g, email)}</li>
 <li>Choose <strong>${h(imapFirst)}</strong> and click <strong>Done</strong>. To enter the values yourself, click <strong>Configure manually</strong>.</li>
 </ol>
 </details>
