@@ -13,7 +13,8 @@
  * Used by bench/run.ts: `await directoryBench(duration)` prints its lines and returns failures.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import autocannon, { type Options, type Result } from "autocannon";
 import { outlookRequest } from "../test/helpers/outlook-request.ts";
 
@@ -23,10 +24,15 @@ const DIRECTORY = "ldap.bench.example";
 /** The child: serves both providers on 127.0.0.1 and reports its URL, then search counts on request. */
 async function serve(): Promise<void> {
   const { serve: listen } = await import("@hono/node-server");
-  const { createApp } = await import("../src/app.ts");
-  const { cachedDirectoryLookup } = await import("../src/providers/directory.ts");
-  const { parseProvider } = await import("../src/providers/model.ts");
-  const { MemoryStore } = await import("../src/providers/store.ts");
+  // mailconf from the bundle `mailconf serve` runs (dist/cli/, built by bench/run.ts), not the sources.
+  const { serverModules } = (await import(
+    pathToFileURL(join(import.meta.dirname, "../dist/cli/main.js")).href
+  )) as typeof import("../src/cli/main.ts");
+  const built = await serverModules();
+  const { createApp } = built.app;
+  const { cachedDirectoryLookup } = built.directory;
+  const { parseProvider } = built.model;
+  const { MemoryStore } = built.store;
   const provider = (id: string, username: string, directory?: object) => {
     const r = parseProvider({
       id,

@@ -3,7 +3,7 @@
  *
  * 1. Throughput: for autoconfig GET, Autodiscover POST, Autodiscover v2 JSON, the Apple profile
  *    (unsigned, RSA-signed, ECDSA-signed) and the settings guide page, mailconf as `mailconf serve`
- *    starts it (bench/server.ts) against a bare node:http server answering mailconf's exact bytes for
+ *    starts it, from the same bundle (dist/cli/, built first if stale; bench/server.ts) against a bare node:http server answering mailconf's exact bytes for
  *    that request, loaded the same way (autocannon, keep-alive, 10 and 50 connections), interleaved:
  *    each round runs every case for both servers back to back, alternating which goes first. Prints
  *    req/s, p50/p99 latency, the server's CPU time per request (µs) and the ratios to bare, the
@@ -39,7 +39,7 @@ import { runAttackScenarios } from "./attacks.ts";
 import { directoryBench } from "./directory.ts";
 import { fmt, load, median, percentile } from "./load.ts";
 import { runScale, type ScaleReport, scaleFailures } from "./scale.ts";
-import { startupBench } from "./startup.ts";
+import { ensureBuilt, startupBench } from "./startup.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = resolve(HERE, "../test/fixtures/autodiscover");
@@ -448,6 +448,8 @@ async function attackRefusals(child: ChildProcess, urls: Urls, failures: string[
 }
 
 async function main(): Promise<number> {
+  // The servers run the bundle `mailconf serve` runs (dist/cli/): built now if missing or stale.
+  ensureBuilt();
   const { child, urls } = await startServers();
   // A reader that went away (`npm run bench | head`): stop the servers and end quietly.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => {

@@ -1,7 +1,8 @@
 /**
  * The benchmark's server process (forked by bench/run.ts with --expose-gc). On 127.0.0.1:
  *
- * - `plain`, `rsa`, `ecdsa`: mailconf as `mailconf serve` starts it (src/node/server.ts startServer: the
+ * - `plain`, `rsa`, `ecdsa`: mailconf as `mailconf serve` starts it (startServer of src/node/server.ts as
+ *   the built bundle in dist/cli/ holds it, the same chunks the installed command loads: the
  *   built-in providers, a fresh SQLite file as the default `./mailconf.db` would be, resolution by MX
  *   off), unsigned and signing profiles with an RSA 2048 and an ECDSA P-256 certificate.
  * - `limited`: `plain` with rate limits on (a limit of 10^9 a minute: every request is counted,
@@ -25,6 +26,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { RunningServer } from "../src/node/server.ts";
 
 if (!process.send) {
@@ -34,10 +36,16 @@ if (!process.send) {
 process.on("disconnect", () => process.exit(0));
 
 // Imported only now: refusing to run alone must not wait for mailconf to load.
+// mailconf itself from the bundle `mailconf serve` runs (dist/cli/, built by bench/run.ts if stale),
+// not from the TypeScript sources: tsx-run sources cost more CPU per request than the bundle.
+const { serverModules } = (await import(
+  pathToFileURL(join(import.meta.dirname, "../dist/cli/main.js")).href
+)) as typeof import("../src/cli/main.ts");
+const built = await serverModules();
 const { serve } = await import("@hono/node-server");
-const { createApp } = await import("../src/app.ts");
-const { loadProfileSigner, loadSettings, startServer } = await import("../src/node/server.ts");
-const { readBodyFromNode } = await import("../src/node/body.ts");
+const { createApp } = built.app;
+const { loadProfileSigner, loadSettings, startServer } = built.server;
+const { readBodyFromNode } = built.body;
 const { makeChain } = await import("../test/helpers/pki.ts");
 
 const dir = mkdtempSync(join(tmpdir(), "mailconf-bench-"));

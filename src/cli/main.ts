@@ -32,6 +32,26 @@ import { registerReload } from "./reload.ts";
 import { registerServe } from "./serve.ts";
 import { registerValidate } from "./validate.ts";
 
+/**
+ * The server's modules as this build holds them (in dist/cli/, the very chunks `mailconf serve`
+ * loads), for code that runs the shipped server in-process: the benchmark (bench/server.ts,
+ * bench/directory.ts) imports dist/cli/main.js and calls this, so it measures the bundle, not the
+ * TypeScript sources run through tsx. Loads nothing until called.
+ *
+ * @returns src/node/server.ts, src/app.ts, src/node/body.ts, src/providers/{directory,model,store}.ts
+ */
+export async function serverModules() {
+  const [server, app, body, directory, model, store] = await Promise.all([
+    import("../node/server.ts"),
+    import("../app.ts"),
+    import("../node/body.ts"),
+    import("../providers/directory.ts"),
+    import("../providers/model.ts"),
+    import("../providers/store.ts"),
+  ]);
+  return { server, app, body, directory, model, store };
+}
+
 /** The package's version (package.json sits two levels up from src/cli/ and from dist/cli/). */
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
