@@ -275,4 +275,43 @@ describe("rate limits on the fast path", () => {
     expect(statuses.slice(-5)).toEqual([429, 429, 429, 429, 429]);
     expect(fast.fastPathAnswers()).toBeGreaterThan(20);
   });
+
+  it("does not keep reading the body of a refused POST: the connection closes as the app's does", async () => {
+    // By now every request of this client is refused (test above). A refused client announcing
+    // 100 MB and sending it slowly on a keep-alive connection gets its 429, then the connection is
+    // closed by @hono/node-server's clean-up (500 ms), not read until the 30 s request timeout.
+    const closesAfter429 = (url: string) =>
+      new Promise<number>((resolve, reject) => {
+        const { hostname, port } = new URL(url);
+        const socket = connect({ host: hostname, port: Number(port) });
+        let received = "";
+        let answeredAt = 0;
+        const timer = setInterval(() => socket.writable && socket.write(Buffer.alloc(1024, 0x20)), 20);
+        const give = setTimeout(() => socket.destroy(new Error("still open 5 s after the 429")), 5000);
+        socket.on("data", (c: Buffer) => {
+          received += c.toString("latin1");
+          if (!answeredAt && received.includes("\r\n\r\n")) answeredAt = performance.now();
+        });
+        socket.on("error", (e) => {
+          // A reset after the answer is a close too (the server stops reading).
+          if (answeredAt && (e as NodeJS.ErrnoException).code !== undefined) return;
+          clearInterval(timer);
+          clearTimeout(give);
+          reject(e);
+        });
+        socket.on("close", () => {
+          clearInterval(timer);
+          clearTimeout(give);
+          if (!received.startsWith("HTTP/1.1 429 ")) reject(new Error(`no 429: ${received.slice(0, 80)}`));
+          else resolve(performance.now() - answeredAt);
+        });
+        socket.write(
+          "POST /autodiscover/autodiscover.xml HTTP/1.1\r\nHost: mail.test.example\r\n" +
+            "Content-Type: text/xml\r\nContent-Length: 100000000\r\nConnection: keep-alive\r\n\r\n",
+        );
+      });
+    const [fastClose, appClose] = await Promise.all([closesAfter429(fast.url), closesAfter429(app.url)]);
+    expect(fastClose).toBeLessThan(4000);
+    expect(appClose).toBeLessThan(4000);
+  }, 15_000);
 });

@@ -186,6 +186,10 @@ export function withFastPath(
     };
     const admitted = (admission: Admission): unknown => {
       if (admission.limited) {
+        // A refused request with a body goes to the app, whose 429 is followed by @hono/node-server's
+        // clean-up of the unread body (read at most 64 MiB, closed after 500 ms); answered here,
+        // node:http would read the refused client's body until the request timeout.
+        if (route.bodyBytes !== undefined) return handOver(req, res, start, admission);
         writeAnswer(res, tooManyRequests(admission.wait));
         answered++;
         log(429, { route: "(rate-limited)", limited: admission.limited });
