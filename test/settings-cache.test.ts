@@ -17,34 +17,21 @@ import { BUILTIN_PROVIDERS } from "../src/providers/builtin.ts";
 import type { Provider } from "../src/providers/model.ts";
 import { MemoryStore } from "../src/providers/store.ts";
 import { DEFAULT_CHANGE_CHECK_MS, DomainTable, loadIndex } from "../src/store/published-cache.ts";
-import type { SqlDriver } from "../src/store/sql.ts";
 import { peekPublished, SqlStore } from "../src/store/sql-store.ts";
+import { counting } from "./helpers/counting-driver.ts";
 import { provider } from "./helpers/providers.ts";
 import { REPO_ROOT } from "./helpers/shared.ts";
 
 const run = promisify(execFile);
+/** Runs the built `mailconf` command from the repository (another process writing the database). */
+const mailconf = (...args: string[]) =>
+  run(process.execPath, ["bin/mailconf.js", ...args], { cwd: REPO_ROOT, timeout: 30_000 });
 const dir = mkdtempSync(join(tmpdir(), "mailconf-cache-"));
 const builtins = new MemoryStore(BUILTIN_PROVIDERS.map((p) => ({ provider: p, source: "built-in" })));
 const opened: SqliteDatabase[] = [];
 afterAll(() => {
   for (const db of opened) db.close();
 });
-
-/** A driver that counts the statements it runs. */
-function counting(driver: SqlDriver): SqlDriver & { statements: number } {
-  const counted = {
-    statements: 0,
-    execute: (s: Parameters<SqlDriver["execute"]>[0]) => {
-      counted.statements++;
-      return driver.execute(s);
-    },
-    batch: (s: Parameters<SqlDriver["batch"]>[0]) => {
-      counted.statements += s.length;
-      return driver.batch(s);
-    },
-  };
-  return counted;
-}
 
 async function database(name: string): Promise<SqliteDatabase> {
   const db = await openSqlite(join(dir, name));
@@ -266,23 +253,13 @@ describe("a running server and the real CLI", () => {
       });
       expect(put.status).toBe(201);
       expect(await get("api.example.org")).toBe(200);
-      await run(
-        process.execPath,
-        ["bin/mailconf.js", "domains", "add", "cli.example.org", "googlemail.com", "--db", path],
-        {
-          cwd: REPO_ROOT,
-          timeout: 30_000,
-        },
-      );
+      await mailconf("domains", "add", "cli.example.org", "googlemail.com", "--db", path);
       await new Promise((r) => setTimeout(r, DEFAULT_CHANGE_CHECK_MS + 50));
       expect(await get("cli.example.org")).toBe(200);
       // Both domains in memory: the deletions below must drop them from there, not only from SQL.
       await heldInMemory(2);
       expect(await get("cli.example.org")).toBe(200);
-      await run(process.execPath, ["bin/mailconf.js", "domains", "remove", "cli.example.org", "--db", path], {
-        cwd: REPO_ROOT,
-        timeout: 30_000,
-      });
+      await mailconf("domains", "remove", "cli.example.org", "--db", path);
       await new Promise((r) => setTimeout(r, DEFAULT_CHANGE_CHECK_MS + 50));
       expect(await get("cli.example.org")).toBe(404);
       await heldInMemory(1);

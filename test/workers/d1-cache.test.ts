@@ -11,28 +11,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { d1Driver } from "../../src/store/d1.ts";
 import { DEFAULT_CHANGE_CHECK_MS } from "../../src/store/published-cache.ts";
-import type { SqlDriver } from "../../src/store/sql.ts";
 import { SqlStore } from "../../src/store/sql-store.ts";
 import { bundledStore, createWorker } from "../../src/worker/app.ts";
+import { counting } from "../helpers/counting-driver.ts";
 
 /** The Worker's layers below D1 (bundled settings files, built-in providers): googlemail.com is one. */
 const fallback = bundledStore();
-
-/** A driver that counts the statements it sends to D1. */
-function counting(driver: SqlDriver): SqlDriver & { statements: number } {
-  const counted = {
-    statements: 0,
-    execute: (s: Parameters<SqlDriver["execute"]>[0]) => {
-      counted.statements++;
-      return driver.execute(s);
-    },
-    batch: (s: Parameters<SqlDriver["batch"]>[0]) => {
-      counted.statements += s.length;
-      return driver.batch(s);
-    },
-  };
-  return counted;
-}
 
 describe("published settings cached per isolate (D1)", () => {
   it("answers repeated lookups without D1, and serves another writer's add and delete once the marker is read", async () => {
