@@ -33,9 +33,10 @@ import { checkWellFormed, decodeText, decodeXmlBytes } from "../xml/xml-read.ts"
  * imports context.ts: that cycle left context's constants uninitialised when the compiled server loaded.
  */
 export function isAutodiscoverXmlPath(path: string): boolean {
-  const p = path.toLowerCase();
-  return p === "/autodiscover/autodiscover.xml" || p === "/autodiscover/autodiscover.xml/";
+  return POX_PATH.test(path);
 }
+
+const POX_PATH = /^\/autodiscover\/autodiscover\.xml\/?$/i;
 
 export { decodeText, decodeXmlBytes, detectEncoding } from "../xml/xml-read.ts";
 

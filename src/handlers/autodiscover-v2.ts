@@ -20,7 +20,8 @@
  * form is never used to build another URL (ProxyShell, CVE-2021-34473, entered on this path).
  */
 import type { Hono } from "hono";
-import { parseEmailAddress } from "../providers/domain.ts";
+import { type EmailAddress, parseEmailAddress } from "../providers/domain.ts";
+import type { Provider } from "../providers/model.ts";
 import type { Resolution } from "../providers/store.ts";
 import { renderV2Endpoint, renderV2Error, renderV2InvalidProtocol } from "../templates/autodiscover-v2.ts";
 import {
@@ -46,10 +47,104 @@ const BASE = "/autodiscover/autodiscover.json";
 const PATH_FORM = `${BASE}/v1.0/`;
 const V2_HINT = /autodiscover\.json/i;
 
-/** The first query parameter named `name` in any letter case. */
-function param(url: URL, name: string): string | undefined {
+/** The path and query parameters of a request URL, as this endpoint reads them. */
+export interface V2Target {
+  /** The path as WHATWG URL gives it (`URL.pathname`). */
+  pathname: string;
+  /** The first query parameter named `name` (lower case) in any letter case, decoded as URLSearchParams does. */
+  param(name: string): string | undefined;
+}
+
+/** The first query parameter of a URL named `name` (lower case) in any letter case. */
+function searchParam(url: URL, name: string): string | undefined {
   for (const [key, value] of url.searchParams) if (key.toLowerCase() === name) return value;
   return undefined;
+}
+
+/** A path WHATWG URL keeps as it is: no `%`, `#`, `\\`, white space or other character URL would encode or drop. */
+const PLAIN_PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/;
+/** A query of the same characters and `%`, `?`: URLSearchParams reads it as it reads the URL's. */
+const PLAIN_QUERY = /^[A-Za-z0-9._~!$&'()*+,;=:@/?%-]*$/;
+/** A dot segment in the path, which URL would remove. */
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
+/**
+ * A name or value of a query as URLSearchParams decodes it (`+` is a space, then percent-decoding
+ * as UTF-8), or `undefined` when that needs its lenient rules (a stray `%`, bytes that are not
+ * UTF-8), which decodeURIComponent refuses.
+ */
+function formDecode(text: string): string | undefined {
+  if (!text.includes("%") && !text.includes("+")) return text;
+  try {
+    return decodeURIComponent(text.replaceAll("+", " "));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A {@link V2Target} read from a plain path and query without a URL (the common case, see {@link readTarget}). */
+class PlainTarget implements V2Target {
+  constructor(
+    readonly pathname: string,
+    private readonly query: string,
+  ) {}
+
+  param(name: string): string | undefined {
+    const query = this.query;
+    let start = 0;
+    while (start < query.length) {
+      let end = query.indexOf("&", start);
+      if (end < 0) end = query.length;
+      // An empty piece (`&&`) is no parameter, as for URLSearchParams.
+      if (end > start) {
+        const eq = query.indexOf("=", start);
+        const keyEnd = eq >= 0 && eq < end ? eq : end;
+        const key = formDecode(query.slice(start, keyEnd));
+        if (key === undefined) return this.lenient(name);
+        if (key.length === name.length && key.toLowerCase() === name) {
+          if (keyEnd === end) return "";
+          return formDecode(query.slice(keyEnd + 1, end)) ?? this.lenient(name);
+        }
+      }
+      start = end + 1;
+    }
+    return undefined;
+  }
+
+  /** {@link param} by URLSearchParams, for a query with text decodeURIComponent refuses. */
+  private lenient(name: string): string | undefined {
+    for (const [key, value] of new URLSearchParams(this.query)) if (key.toLowerCase() === name) return value;
+    return undefined;
+  }
+}
+
+/** A {@link V2Target} from a parsed URL. */
+function urlTarget(url: URL): V2Target {
+  return { pathname: url.pathname, param: (name) => searchParam(url, name) };
+}
+
+/**
+ * The path and query of a request URL (`c.req.url`), never its host: a path with nothing to
+ * normalise ({@link PLAIN_PATH}, no dot segment) and a query of the same characters are read
+ * without a URL, giving what URL and URLSearchParams would give (test/fast-lanes.test.ts);
+ * anything else goes through {@link requestTarget}.
+ */
+export function readTarget(url: string): V2Target {
+  const scheme = url.indexOf("://");
+  const slash = scheme < 0 ? -1 : url.indexOf("/", scheme + 3);
+  if (slash >= 0) {
+    // A `?` or `#` before the first `/` ends the authority: then URL decides where the path is.
+    const q = url.indexOf("?", scheme + 3);
+    const hash = url.indexOf("#", scheme + 3);
+    if ((q < 0 || q > slash) && (hash < 0 || hash > slash)) {
+      const path = q < 0 ? url.slice(slash) : url.slice(slash, q);
+      const query = q < 0 ? "" : url.slice(q + 1);
+      if (PLAIN_PATH.test(path) && !DOT_SEGMENT.test(path) && PLAIN_QUERY.test(query))
+        return new PlainTarget(path, query);
+    }
+  }
+  // Never `new URL(url)`: its host is the client's Host header.
+  return urlTarget(requestTarget(url));
 }
 
 /**
@@ -60,11 +155,16 @@ function param(url: URL, name: string): string | undefined {
  * override it. A segment that does not percent-decode counts as `""`.
  */
 export function v2Email(url: URL): { email: string | undefined; from: string } | undefined {
-  const lower = url.pathname.toLowerCase();
-  const query = param(url, "email");
-  if (lower === BASE || lower === `${BASE}/`) return { email: query, from: "Email" };
+  return emailOf(urlTarget(url));
+}
+
+function emailOf(target: V2Target): { email: string | undefined; from: string } | undefined {
+  const lower = target.pathname.toLowerCase();
+  const query = target.param("email");
+  if (lower === BASE || lower === `${BASE}/`)
+    return query === undefined ? NO_EMAIL : { email: query, from: "Email" };
   if (!lower.startsWith(PATH_FORM)) return undefined;
-  const raw = url.pathname.slice(PATH_FORM.length);
+  const raw = target.pathname.slice(PATH_FORM.length);
   let segment: string | undefined;
   if (raw !== "" && !raw.includes("/")) {
     try {
@@ -79,6 +179,8 @@ export function v2Email(url: URL): { email: string | undefined; from: string } |
   return segment !== undefined || query === undefined ? path : { email: query, from: "Email" };
 }
 
+const NO_EMAIL = { email: undefined, from: "Email" };
+
 function json(status: 200 | 400 | 404, body: string): Answer {
   return { status, headers: JSON_HEADERS, body };
 }
@@ -92,25 +194,85 @@ export function mayBeV2(url: string): boolean {
 }
 
 /** The target and address source of the last URL read (the fast path asks {@link isV2Url}, then {@link answerV2}). */
-let last: { url: string; target: URL; found: ReturnType<typeof v2Email> } | undefined;
+let last: { url: string; target: V2Target; found: ReturnType<typeof v2Email> } | undefined;
 
-function readV2(url: string): { target: URL; found: ReturnType<typeof v2Email> } {
+function readV2(url: string): { target: V2Target; found: ReturnType<typeof v2Email> } {
   if (last?.url !== url) {
-    // Never `new URL(url)`: its host is the client's Host header.
-    const target = requestTarget(url);
-    last = { url, target, found: v2Email(target) };
+    const target = readTarget(url);
+    last = { url, target, found: emailOf(target) };
   }
   return last;
 }
 
-/** Whether a request URL is a v2 request (a v2 path, any method). */
-export function isV2Url(url: string): boolean {
-  return mayBeV2(url) && readV2(url).found !== undefined;
+/** The v2 paths in any letter case (as {@link emailOf} tells them), for a path as sent. */
+const V2_PATH = /^\/autodiscover\/autodiscover\.json(?:\/|\/v1\.0\/.*)?$/is;
+
+/**
+ * Whether a path is a v2 path (any method), for a path as sent with no `%` and no dot segment, which
+ * the URL's path equals (the Node fast path's test; the app's route reads the URL).
+ */
+export function isV2Path(path: string): boolean {
+  return V2_PATH.test(path);
+}
+
+// The answers that do not depend on the request, made once: errors here, the AutodiscoverV1 answer
+// per public URL, the ActiveSync answer per provider object (a changed provider is a new object).
+const NOT_FOUND = json(404, renderV2Error("NotFound", "No settings are published for this domain."));
+const INVALID_EMAIL = new Map<string, Answer>();
+let autodiscoverV1: { publicUrl: string; answer: Answer } | undefined;
+const activeSync = new WeakMap<Provider, Answer>();
+
+function invalidEmail(from: string): Answer {
+  let answer = INVALID_EMAIL.get(from);
+  if (!answer) {
+    answer = json(
+      400,
+      renderV2Error("InvalidEmailAddress", `${from}: expected an e-mail address such as jane@example.com`),
+    );
+    INVALID_EMAIL.set(from, answer);
+  }
+  return answer;
+}
+
+/** The `AutodiscoverV1` answer: the POX endpoint under the public URL (read per request: it may be set late). */
+function autodiscoverV1Answer(publicUrl: string): Answer {
+  if (autodiscoverV1?.publicUrl !== publicUrl) {
+    const base = publicUrl.replace(/\/+$/, "");
+    autodiscoverV1 = {
+      publicUrl,
+      answer: json(200, renderV2Endpoint("AutodiscoverV1", `${base}/autodiscover/autodiscover.xml`)),
+    };
+  }
+  return autodiscoverV1.answer;
+}
+
+/** The answer for a looked-up domain (the table of this module's docstring). */
+function v2Answer(
+  deps: AppDeps,
+  protocol: string,
+  requested: string,
+  address: EmailAddress,
+  resolution: Resolution | null | undefined,
+): Answer {
+  if (!resolution) {
+    deps.log?.(`autodiscover v2: unknown domain for ${maskAddress(address)}`);
+    return NOT_FOUND;
+  }
+  if (protocol === "autodiscoverv1") return autodiscoverV1Answer(deps.publicUrl);
+  const { provider } = resolution;
+  const eas = provider.activeSync?.url;
+  if (!eas) return json(400, renderV2InvalidProtocol(requested));
+  let answer = activeSync.get(provider);
+  if (!answer) {
+    answer = json(200, renderV2Endpoint("ActiveSync", eas));
+    activeSync.set(provider, answer);
+  }
+  return answer;
 }
 
 /**
  * The answer to a v2 request (the table of this module's docstring), or `undefined` when `url` is
- * not a v2 path.
+ * not a v2 path; synchronous when the store knows the domain from memory, else a Promise.
  * @param url the request URL (`c.req.url`; only its path and query are read, never its host)
  * @param note told the mail domain looked up and whether it is known
  */
@@ -123,36 +285,17 @@ export function answerV2(
   const { target, found } = readV2(url);
   if (!found) return undefined;
   if (method !== "GET" && method !== "HEAD") return READ_ONLY_ANSWER;
-  const requested = param(target, "protocol") ?? "";
+  const requested = target.param("protocol") ?? "";
   const protocol = requested.trim().toLowerCase();
   if (protocol !== "autodiscoverv1" && protocol !== "activesync")
     return json(400, renderV2InvalidProtocol(requested));
   const address = found.email ? parseEmailAddress(found.email) : undefined;
-  if (!address)
-    return json(
-      400,
-      renderV2Error(
-        "InvalidEmailAddress",
-        `${found.from}: expected an e-mail address such as jane@example.com`,
-      ),
-    );
-  const decide = (resolution: Resolution | null | undefined): Answer => {
-    if (!resolution) {
-      deps.log?.(`autodiscover v2: unknown domain for ${maskAddress(address)}`);
-      return json(404, renderV2Error("NotFound", "No settings are published for this domain."));
-    }
-    if (protocol === "activesync") {
-      const eas = resolution.provider.activeSync?.url;
-      return eas
-        ? json(200, renderV2Endpoint("ActiveSync", eas))
-        : json(400, renderV2InvalidProtocol(requested));
-    }
-    const base = deps.publicUrl.replace(/\/+$/, "");
-    return json(200, renderV2Endpoint("AutodiscoverV1", `${base}/autodiscover/autodiscover.xml`));
-  };
+  if (!address) return invalidEmail(found.from);
   const now = resolveDomainNow(deps, address.domain, note);
-  if (now !== undefined) return decide(now);
-  return resolveDomain(deps, address.domain, note).then(decide);
+  if (now !== undefined) return v2Answer(deps, protocol, requested, address, now);
+  return resolveDomain(deps, address.domain, note).then((resolution) =>
+    v2Answer(deps, protocol, requested, address, resolution),
+  );
 }
 
 /** Registers the v2 JSON routes on `app`. */

@@ -8,7 +8,7 @@
 import { AUTOCONFIG_DOMAIN_ROUTE, AUTOCONFIG_PATHS, answerAutoconfig } from "./autoconfig.ts";
 import { answerAutodiscoverPost } from "./autodiscover.ts";
 import { isAutodiscoverXmlPath, MAX_AUTODISCOVER_BODY_BYTES } from "./autodiscover-request.ts";
-import { answerV2, isV2Url } from "./autodiscover-v2.ts";
+import { answerV2, isV2Path } from "./autodiscover-v2.ts";
 import type { CappedBody } from "./body.ts";
 import type { Answer, AppDeps, NoteDomain, RequestParts } from "./context.ts";
 import { PROFILE_PATHS, type ProfileEndpoint, profileEndpoint } from "./mobileconfig.ts";
@@ -37,9 +37,9 @@ export interface HotEndpoints {
   /**
    * The hot route a GET or POST for `path` goes to, in the app's routing order (POX, v2, autoconfig,
    * profiles), or `undefined` for any other request. `path` must be the raw path without `%`
-   * (percent-decoding would change it), `url` the whole request URL (for the v2 test).
+   * (percent-decoding would change it) and without dot segments (URL would remove them).
    */
-  match(method: string, path: string, url: string): HotRoute | undefined;
+  match(method: string, path: string): HotRoute | undefined;
 }
 
 const autoconfigRoutes = new Set<string>(AUTOCONFIG_PATHS);
@@ -74,10 +74,10 @@ export function hotEndpoints(deps: AppDeps): HotEndpoints {
     profiles.set(path, { route: path, answer: (request, _readBody, note) => profile.answer(request, note) });
   return {
     profile,
-    match(method, path, url) {
+    match(method, path) {
       if (isAutodiscoverXmlPath(path)) return pox;
       if (method !== "GET") return undefined;
-      if (isV2Url(url)) return v2;
+      if (isV2Path(path)) return v2;
       if (autoconfigRoutes.has(path)) return autoconfig.get(path);
       if (profileRoutes.has(path)) return profiles.get(path);
       if (path.startsWith(V1_1) && path.length > V1_1.length && path.indexOf("/", V1_1.length) < 0)

@@ -17,14 +17,13 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { getQueryParam } from "hono/utils/url";
 import type { CappedBody } from "../handlers/body.ts";
-import type { Answer, RequestParts } from "../handlers/context.ts";
+import type { Answer, NoteDomain, RequestParts } from "../handlers/context.ts";
 import type { HotEndpoints, HotRoute } from "../handlers/hot.ts";
 import {
   type Admission,
   admit,
   isFailure,
   type Operations,
-  type RequestRecord,
   tooManyRequests,
 } from "../handlers/operations.ts";
 import { keepReadBody, readNodeBodyCapped } from "./body.ts";
@@ -106,6 +105,47 @@ export function writeAnswer(res: ServerResponse, answer: Answer): void {
   res.end(body);
 }
 
+/** The {@link RequestParts} of a node:http request the fast path answers (methods, not closures per request). */
+class NodeRequestParts implements RequestParts {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly path: string,
+    private readonly req: IncomingMessage,
+  ) {}
+
+  query(name: string): string | undefined {
+    return getQueryParam(this.url, name) as string | undefined;
+  }
+
+  header(name: string): string | undefined {
+    return this.req.headers[name] as string | undefined;
+  }
+}
+
+/** One hot request between the fast path's steps: what it has taken and noted so far. */
+interface HotRequest {
+  req: HandedOver;
+  res: ServerResponse;
+  route: HotRoute;
+  parts: RequestParts;
+  /** performance.now() when first seen, 0 when nothing records requests. */
+  start: number;
+  /** The client address, "" when neither rate limits nor records need it. */
+  client: string;
+  /** The rate-limit decision, once taken. */
+  admission?: Admission;
+  /** The capped body, once reading it began (Autodiscover POST). */
+  body?: Promise<CappedBody>;
+  domain?: string;
+  known?: boolean;
+}
+
+/** The body reader of a request without one (the GET routes never call it). */
+const NO_BODY = (): Promise<CappedBody> => Promise.reject(new Error("this request has no body"));
+/** The domain note when nothing reads it (no rate limits, no records). */
+const IGNORE_NOTE: NoteDomain = () => {};
+
 /**
  * Wraps the app's request listener (`app`, from @hono/node-server) with the fast path;
  * `answered()` counts the answers it wrote itself (the rest went to the app).
@@ -118,100 +158,108 @@ export function withFastPath(
   app: RequestListener,
 ): RequestListener & { answered(): number } {
   const { rateLimiter, record } = ops;
+  const noting = Boolean(rateLimiter || record);
   let answered = 0;
 
-  const handOver = (
-    req: HandedOver,
-    res: ServerResponse,
-    start: number,
-    admission: Admission,
-    body?: Promise<CappedBody>,
-  ) => {
-    req[ADMISSION] = admission;
-    if (start) req[STARTED] = start;
-    if (body) keepReadBody(req, body);
-    return app(req, res);
+  // The steps of a hot request, made once: a request carries its state in a HotRequest, so the
+  // common case (answer at hand, nothing to wait for) makes no closure and no Promise.
+
+  /** Gives the request to the app, with the rate-limit decision and body already taken. */
+  const handOver = (r: HotRequest, admission: Admission): unknown => {
+    r.req[ADMISSION] = admission;
+    if (r.start) r.req[STARTED] = r.start;
+    if (r.body) keepReadBody(r.req, r.body);
+    return app(r.req, r.res);
+  };
+
+  const log = (r: HotRequest, status: number, route: string, limited?: Admission["limited"]) =>
+    record?.({
+      method: r.parts.method,
+      route,
+      status,
+      durationMs: performance.now() - r.start,
+      client: r.client,
+      domain: r.domain,
+      known: r.known,
+      ...(limited ? { limited } : {}),
+    });
+
+  const send = (r: HotRequest, answer: Answer): void => {
+    writeAnswer(r.res, answer);
+    answered++;
+    if (record) log(r, answer.status, r.route.route);
+  };
+
+  const finish = (r: HotRequest, answer: Answer | undefined, admission: Admission): unknown => {
+    if (!answer) return handOver(r, admission);
+    if (rateLimiter && isFailure(r.parts.path, answer.status, r.known)) {
+      const hit = rateLimiter.hit(r.client, "failure");
+      if (hit instanceof Promise) return hit.then(() => send(r, answer));
+    }
+    send(r, answer);
+    return undefined;
+  };
+
+  const answer = (r: HotRequest, admission: Admission): unknown => {
+    const note: NoteDomain = noting
+      ? (domain, known) => {
+          r.domain = domain;
+          r.known = known;
+        }
+      : IGNORE_NOTE;
+    const body = r.body;
+    let result: ReturnType<HotRoute["answer"]>;
+    try {
+      result = r.route.answer(r.parts, body ? () => body : NO_BODY, note);
+    } catch {
+      return handOver(r, admission); // the app answers it (and logs its error)
+    }
+    if (!(result instanceof Promise)) return finish(r, result, admission);
+    return result.then(
+      (a) => finish(r, a, admission),
+      () => handOver(r, admission),
+    );
+  };
+
+  const admitted = (r: HotRequest, admission: Admission): unknown => {
+    r.admission = admission;
+    const bodyBytes = r.route.bodyBytes;
+    if (admission.limited) {
+      // A refused request with a body goes to the app, whose 429 is followed by @hono/node-server's
+      // clean-up of the unread body (read at most 64 MiB, closed after 500 ms); answered here,
+      // node:http would read the refused client's body until the request timeout.
+      if (bodyBytes !== undefined) return handOver(r, admission);
+      writeAnswer(r.res, tooManyRequests(admission.wait));
+      answered++;
+      if (record) log(r, 429, "(rate-limited)", admission.limited);
+      return undefined;
+    }
+    if (bodyBytes === undefined) return answer(r, admission);
+    const body = readNodeBodyCapped(r.req, bodyBytes);
+    r.body = body;
+    // Over the cap or broken off: the app answers, and @hono/node-server cleans up the rest.
+    return body.then(
+      (read) => (read.ok ? answer(r, admission) : handOver(r, admission)),
+      () => handOver(r, admission),
+    );
+  };
+
+  /**
+   * A fault of the fast path itself: the app answers the request (with the rate-limit decision, if
+   * taken, so it is not counted twice), or the connection is closed once the answer has begun.
+   */
+  const fault = (r: HotRequest): void => {
+    if (r.res.headersSent) r.res.destroy();
+    else if (r.admission) handOver(r, r.admission);
+    else app(r.req, r.res);
   };
 
   /** Serves one hot request; synchronous, with no Promise made, when its answer is at hand. */
-  const serve = (req: IncomingMessage, res: ServerResponse, route: HotRoute, parts: RequestParts): void => {
-    const failed = () => fault(req, res);
-    const start = record ? performance.now() : 0;
-    const client = clientAddressOf(req);
-    let domain: string | undefined;
-    let known: boolean | undefined;
-    const note = (d: string, k: boolean) => {
-      domain = d;
-      known = k;
-    };
-    const log = (status: number, r: Partial<RequestRecord>) =>
-      record?.({
-        method: parts.method,
-        route: route.route,
-        status,
-        durationMs: performance.now() - start,
-        client,
-        ...r,
-      });
-    const send = (answer: Answer) => {
-      writeAnswer(res, answer);
-      answered++;
-      log(answer.status, { domain, known });
-    };
-    const finish = (
-      answer: Answer | undefined,
-      admission: Admission,
-      body?: Promise<CappedBody>,
-    ): unknown => {
-      if (!answer) return handOver(req, res, start, admission, body);
-      if (rateLimiter && isFailure(parts.path, answer.status, known)) {
-        const hit = rateLimiter.hit(client, "failure");
-        if (hit instanceof Promise) return hit.then(() => send(answer));
-      }
-      send(answer);
-      return undefined;
-    };
-    const answer = (admission: Admission, body?: Promise<CappedBody>): unknown => {
-      let result: ReturnType<HotRoute["answer"]>;
-      try {
-        result = route.answer(parts, () => body as Promise<CappedBody>, note);
-      } catch {
-        return handOver(req, res, start, admission, body); // the app answers it (and logs its error)
-      }
-      if (!(result instanceof Promise)) return finish(result, admission, body);
-      return result.then(
-        (a) => finish(a, admission, body),
-        () => handOver(req, res, start, admission, body),
-      );
-    };
-    const admitted = (admission: Admission): unknown => {
-      if (admission.limited) {
-        // A refused request with a body goes to the app, whose 429 is followed by @hono/node-server's
-        // clean-up of the unread body (read at most 64 MiB, closed after 500 ms); answered here,
-        // node:http would read the refused client's body until the request timeout.
-        if (route.bodyBytes !== undefined) return handOver(req, res, start, admission);
-        writeAnswer(res, tooManyRequests(admission.wait));
-        answered++;
-        log(429, { route: "(rate-limited)", limited: admission.limited });
-        return undefined;
-      }
-      if (route.bodyBytes === undefined) return answer(admission);
-      const body = readNodeBodyCapped(req, route.bodyBytes);
-      // Over the cap or broken off: the app answers, and @hono/node-server cleans up the rest.
-      return body.then(
-        (read) => (read.ok ? answer(admission, body) : handOver(req, res, start, admission, body)),
-        () => handOver(req, res, start, admission, body),
-      );
-    };
-    const admission = admit(rateLimiter, client, parts.method, parts.path);
-    const done = admission instanceof Promise ? admission.then(admitted) : admitted(admission);
-    if (done instanceof Promise) done.catch(failed);
-  };
-
-  /** A fault of the fast path itself: the app answers the request, or the connection is closed. */
-  const fault = (req: IncomingMessage, res: ServerResponse) => {
-    if (res.headersSent) res.destroy();
-    else app(req, res);
+  const serve = (r: HotRequest): void => {
+    const admission = admit(rateLimiter, r.client, r.parts.method, r.parts.path);
+    const done =
+      admission instanceof Promise ? admission.then((a) => admitted(r, a)) : admitted(r, admission);
+    if (done instanceof Promise) done.catch(() => fault(r));
   };
 
   const listener: RequestListener = (req, res) => {
@@ -229,20 +277,25 @@ export function withFastPath(
     const q = target.indexOf("?");
     const path = q < 0 ? target : target.slice(0, q);
     if (path.includes("%")) return app(req, res);
-    const url = `http://${host}${target}`;
-    const route = hot.match(method, path, url);
+    const route = hot.match(method, path);
     if (!route || singleHost(req) === undefined) return app(req, res);
-    const parts: RequestParts = {
-      method,
-      url,
-      path,
-      query: (name) => getQueryParam(url, name) as string | undefined,
-      header: (name) => req.headers[name] as string | undefined,
+    const url = `http://${host}${target}`;
+    const r: HotRequest = {
+      req,
+      res,
+      route,
+      parts: new NodeRequestParts(method, url, path, req),
+      start: record ? performance.now() : 0,
+      client: noting ? clientAddressOf(req) : "",
+      admission: undefined,
+      body: undefined,
+      domain: undefined,
+      known: undefined,
     };
     try {
-      serve(req, res, route, parts);
+      serve(r);
     } catch {
-      fault(req, res);
+      fault(r);
     }
   };
   return Object.assign(listener, { answered: () => answered });

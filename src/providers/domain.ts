@@ -5,6 +5,11 @@
  */
 
 const LABEL_RE = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+/**
+ * A domain already in normal form (lower-case LDH labels, two or more, the last not all digits, no
+ * trailing dot): {@link normalizeDomain} returns it unchanged, so it is taken as it is (the common case).
+ */
+const NORMAL_DOMAIN = /^(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?!\d+$)(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 /**
  * Normalises a domain name: trims, drops one trailing dot, maps IDN to punycode, lower-cases.
@@ -13,6 +18,7 @@ const LABEL_RE = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
  *   (needs at least two labels; each 1-63 LDH characters; 253 characters at most).
  */
 export function normalizeDomain(input: string, opts: { wildcard?: boolean } = {}): string | undefined {
+  if (input.length <= 253 && NORMAL_DOMAIN.test(input)) return input;
   let text = input.trim();
   if (text.endsWith(".")) text = text.slice(0, -1);
   let prefix = "";
@@ -53,6 +59,9 @@ const DOT_ATOM =
   /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uD7FF\uE000-\uFDCF\uFDF0-\uFFFD\u{10000}-\u{10FFFF}-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uD7FF\uE000-\uFDCF\uFDF0-\uFFFD\u{10000}-\u{10FFFF}-]+)*$/u;
 const QUOTED = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
 const NON_ASCII = /[\u0080-\uffff]/;
+/** An address whose local part is an ASCII dot-atom (RFC 5322 §3.2.3), split at its last `@`. */
+const PLAIN_ADDRESS =
+  /^([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)@([a-z0-9.-]+)$/;
 const utf8 = new TextEncoder();
 
 /** Length of a string in UTF-8 octets. */
@@ -67,6 +76,13 @@ function utf8Length(text: string): number {
  * @returns the parts, or `undefined` if it is not a plausible address.
  */
 export function parseEmailAddress(input: string): EmailAddress | undefined {
+  const plain = PLAIN_ADDRESS.exec(input);
+  if (plain) {
+    // A dot-atom local part of ASCII and a domain in normal form: nothing to trim, map or read back.
+    const [, localPart = "", domain = ""] = plain;
+    if (localPart.length <= 64 && input.length <= 320 && NORMAL_DOMAIN.test(domain))
+      return { address: input, localPart, domain };
+  }
   const text = input.trim();
   if (text.length > 320) return undefined;
   const at = text.lastIndexOf("@");
