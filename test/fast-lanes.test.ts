@@ -71,6 +71,10 @@ const domain = fc.oneof(
     "a".repeat(63) + ".".concat("b".repeat(63), ".", "c".repeat(63), ".", "d".repeat(61)),
     "example.com",
   ),
+  // 250-256 characters: either side of the 253 limit.
+  fc
+    .integer({ min: 58, max: 64 })
+    .map((n) => `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(n)}`),
 );
 const local = fc.oneof(
   over("az09.+!#'`{}|~-_ \"@\\", 12),
@@ -117,6 +121,11 @@ describe("parseEmailAddress", () => {
     expect(parseEmailAddress("jane doe@Example.com")?.address).toBe("jane+doe@example.com");
     expect(parseEmailAddress(".jane@example.com")).toBeUndefined();
     expect(parseEmailAddress(`${"a".repeat(65)}@example.com`)).toBeUndefined();
+    // A domain of 254 characters in normal form is still too long (found by hostile testing).
+    const long = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(50)}.example.net`;
+    expect(long).toHaveLength(254);
+    expect(parseEmailAddress(`jane@${long}`)).toBeUndefined();
+    expect(parseEmailAddress(`jane@${long.slice(1)}`)?.domain).toBe(long.slice(1));
   });
 });
 
@@ -130,6 +139,7 @@ describe("the v2 endpoint's request target", () => {
       "%ED%A0%80",
       "%C3",
       "%zz",
+      "?%zz&",
       "%45mail=",
       "Email=",
       "&e=a+b",
@@ -168,6 +178,10 @@ describe("the v2 endpoint's request target", () => {
       "a@b.c",
     );
     expect(readTarget("http://h/autodiscover/autodiscover.json?Protocol").param("protocol")).toBe("");
+    // A second `?` belongs to the first name, also when a stray `%` makes the reading lenient.
+    const doubled = "http://h/autodiscover/autodiscover.json??Email=jane%40example.com&%zz=1";
+    expect(readTarget(doubled).param("email")).toBeUndefined();
+    expect(readTarget(doubled).param("?email")).toBe("jane@example.com");
   });
 });
 

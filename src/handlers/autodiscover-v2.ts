@@ -113,7 +113,9 @@ class PlainTarget implements V2Target {
 
   /** {@link param} by URLSearchParams, for a query with text decodeURIComponent refuses. */
   private lenient(name: string): string | undefined {
-    for (const [key, value] of new URLSearchParams(this.query)) if (key.toLowerCase() === name) return value;
+    // The constructor drops one leading `?`, which the URL's own searchParams keeps as part of a name.
+    for (const [key, value] of new URLSearchParams(`?${this.query}`))
+      if (key.toLowerCase() === name) return value;
     return undefined;
   }
 }

@@ -80,7 +80,7 @@ export function parseEmailAddress(input: string): EmailAddress | undefined {
   if (plain) {
     // A dot-atom local part of ASCII and a domain in normal form: nothing to trim, map or read back.
     const [, localPart = "", domain = ""] = plain;
-    if (localPart.length <= 64 && input.length <= 320 && NORMAL_DOMAIN.test(domain))
+    if (localPart.length <= 64 && domain.length <= 253 && input.length <= 320 && NORMAL_DOMAIN.test(domain))
       return { address: input, localPart, domain };
   }
   const text = input.trim();
