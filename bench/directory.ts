@@ -23,12 +23,13 @@ const DIRECTORY = "ldap.bench.example";
 
 /** The child: serves both providers on 127.0.0.1 and reports its URL, then search counts on request. */
 async function serve(): Promise<void> {
-  const { serve: listen } = await import("@hono/node-server");
-  // mailconf from the bundle `mailconf serve` runs (dist/cli/, built by bench/run.ts), not the sources.
+  // mailconf from the bundle `mailconf serve` runs (dist/cli/, built by bench/run.ts), not the sources,
+  // served by the bundle's own @hono/node-server (see bench/server.ts).
   const { serverModules } = (await import(
     pathToFileURL(join(import.meta.dirname, "../dist/cli/main.js")).href
   )) as typeof import("../src/cli/main.ts");
   const built = await serverModules();
+  const listen = built.server.serve;
   const { createApp } = built.app;
   const { cachedDirectoryLookup } = built.directory;
   const { parseProvider } = built.model;

@@ -42,9 +42,11 @@ const { serverModules } = (await import(
   pathToFileURL(join(import.meta.dirname, "../dist/cli/main.js")).href
 )) as typeof import("../src/cli/main.ts");
 const built = await serverModules();
-const { serve } = await import("@hono/node-server");
 const { createApp } = built.app;
-const { loadProfileSigner, loadSettings, startServer } = built.server;
+// The bundle's own copy of @hono/node-server: importing the package here as well would replace the
+// global Response with a class the bundle's copy does not recognise (src/node/server.ts `serve`),
+// and every answer of the app, the guide page's among them, would go through a Web stream.
+const { loadProfileSigner, loadSettings, serve, startServer } = built.server;
 const { readBodyFromNode } = built.body;
 const { makeChain } = await import("../test/helpers/pki.ts");
 

@@ -43,6 +43,14 @@ import { memoryRateLimiter, rateLimits } from "./rate-limit.ts";
 import { loadSettings, type SettingsSources } from "./settings.ts";
 
 export { type LoadedSettings, loadSettings, type SettingsSources } from "./settings.ts";
+/**
+ * @hono/node-server's `serve`, the copy this server is built with, for code that serves an app
+ * from this module itself (the benchmark). A second copy of @hono/node-server in the same process
+ * (the package's own, next to this bundle) replaces the global Response with its own class, which
+ * this copy does not recognise: every response of the app would then be read back through a Web
+ * stream, at about twice the CPU for a page (docs/benchmark.md "The guide page").
+ */
+export { serve };
 
 /**
  * Reads the admin tokens: a token file (one token or `sha256:<hex>` a line) and/or the value of
