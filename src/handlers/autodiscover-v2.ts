@@ -55,9 +55,9 @@ export interface V2Target {
   param(name: string): string | undefined;
 }
 
-/** The first query parameter of a URL named `name` (lower case) in any letter case. */
-function searchParam(url: URL, name: string): string | undefined {
-  for (const [key, value] of url.searchParams) if (key.toLowerCase() === name) return value;
+/** The first of `params` named `name` (lower case) in any letter case. */
+function firstParam(params: URLSearchParams, name: string): string | undefined {
+  for (const [key, value] of params) if (key.toLowerCase() === name) return value;
   return undefined;
 }
 
@@ -114,15 +114,13 @@ class PlainTarget implements V2Target {
   /** {@link param} by URLSearchParams, for a query with text decodeURIComponent refuses. */
   private lenient(name: string): string | undefined {
     // The constructor drops one leading `?`, which the URL's own searchParams keeps as part of a name.
-    for (const [key, value] of new URLSearchParams(`?${this.query}`))
-      if (key.toLowerCase() === name) return value;
-    return undefined;
+    return firstParam(new URLSearchParams(`?${this.query}`), name);
   }
 }
 
 /** A {@link V2Target} from a parsed URL. */
 function urlTarget(url: URL): V2Target {
-  return { pathname: url.pathname, param: (name) => searchParam(url, name) };
+  return { pathname: url.pathname, param: (name) => firstParam(url.searchParams, name) };
 }
 
 /**
@@ -163,8 +161,7 @@ export function v2Email(url: URL): { email: string | undefined; from: string } |
 function emailOf(target: V2Target): { email: string | undefined; from: string } | undefined {
   const lower = target.pathname.toLowerCase();
   const query = target.param("email");
-  if (lower === BASE || lower === `${BASE}/`)
-    return query === undefined ? NO_EMAIL : { email: query, from: "Email" };
+  if (lower === BASE || lower === `${BASE}/`) return { email: query, from: "Email" };
   if (!lower.startsWith(PATH_FORM)) return undefined;
   const raw = target.pathname.slice(PATH_FORM.length);
   let segment: string | undefined;
@@ -181,8 +178,6 @@ function emailOf(target: V2Target): { email: string | undefined; from: string } 
   return segment !== undefined || query === undefined ? path : { email: query, from: "Email" };
 }
 
-const NO_EMAIL = { email: undefined, from: "Email" };
-
 function json(status: 200 | 400 | 404, body: string): Answer {
   return { status, headers: JSON_HEADERS, body };
 }
@@ -193,17 +188,6 @@ function json(status: 200 | 400 | 404, body: string): Answer {
  */
 export function mayBeV2(url: string): boolean {
   return V2_HINT.test(url);
-}
-
-/** The target and address source of the last URL read (the fast path asks {@link isV2Url}, then {@link answerV2}). */
-let last: { url: string; target: V2Target; found: ReturnType<typeof v2Email> } | undefined;
-
-function readV2(url: string): { target: V2Target; found: ReturnType<typeof v2Email> } {
-  if (last?.url !== url) {
-    const target = readTarget(url);
-    last = { url, target, found: emailOf(target) };
-  }
-  return last;
 }
 
 /** The v2 paths in any letter case (as {@link emailOf} tells them), for a path as sent. */
@@ -217,24 +201,11 @@ export function isV2Path(path: string): boolean {
   return V2_PATH.test(path);
 }
 
-// The answers that do not depend on the request, made once: errors here, the AutodiscoverV1 answer
-// per public URL, the ActiveSync answer per provider object (a changed provider is a new object).
+// The answers of a known domain, made once: the AutodiscoverV1 answer per public URL, the
+// ActiveSync answer per provider object (a changed provider is a new object); and the 404.
 const NOT_FOUND = json(404, renderV2Error("NotFound", "No settings are published for this domain."));
-const INVALID_EMAIL = new Map<string, Answer>();
 let autodiscoverV1: { publicUrl: string; answer: Answer } | undefined;
 const activeSync = new WeakMap<Provider, Answer>();
-
-function invalidEmail(from: string): Answer {
-  let answer = INVALID_EMAIL.get(from);
-  if (!answer) {
-    answer = json(
-      400,
-      renderV2Error("InvalidEmailAddress", `${from}: expected an e-mail address such as jane@example.com`),
-    );
-    INVALID_EMAIL.set(from, answer);
-  }
-  return answer;
-}
 
 /** The `AutodiscoverV1` answer: the POX endpoint under the public URL (read per request: it may be set late). */
 function autodiscoverV1Answer(publicUrl: string): Answer {
@@ -284,7 +255,8 @@ export function answerV2(
   url: string,
   note: NoteDomain,
 ): Answer | undefined | Promise<Answer | undefined> {
-  const { target, found } = readV2(url);
+  const target = readTarget(url);
+  const found = emailOf(target);
   if (!found) return undefined;
   if (method !== "GET" && method !== "HEAD") return READ_ONLY_ANSWER;
   const requested = target.param("protocol") ?? "";
@@ -292,7 +264,14 @@ export function answerV2(
   if (protocol !== "autodiscoverv1" && protocol !== "activesync")
     return json(400, renderV2InvalidProtocol(requested));
   const address = found.email ? parseEmailAddress(found.email) : undefined;
-  if (!address) return invalidEmail(found.from);
+  if (!address)
+    return json(
+      400,
+      renderV2Error(
+        "InvalidEmailAddress",
+        `${found.from}: expected an e-mail address such as jane@example.com`,
+      ),
+    );
   const now = resolveDomainNow(deps, address.domain, note);
   if (now !== undefined) return v2Answer(deps, protocol, requested, address, now);
   return resolveDomain(deps, address.domain, note).then((resolution) =>

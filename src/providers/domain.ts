@@ -11,6 +11,11 @@ const LABEL_RE = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
  */
 const NORMAL_DOMAIN = /^(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?!\d+$)(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
+/** Whether {@link normalizeDomain} would return `text` unchanged, told without its general steps. */
+function isNormalDomain(text: string): boolean {
+  return text.length <= 253 && NORMAL_DOMAIN.test(text);
+}
+
 /**
  * Normalises a domain name: trims, drops one trailing dot, maps IDN to punycode, lower-cases.
  * With `wildcard`, a leading `*.` is kept (`*.example.com`).
@@ -18,7 +23,7 @@ const NORMAL_DOMAIN = /^(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+(?!\d+$)(?!-)[a-z0-9-]{
  *   (needs at least two labels; each 1-63 LDH characters; 253 characters at most).
  */
 export function normalizeDomain(input: string, opts: { wildcard?: boolean } = {}): string | undefined {
-  if (input.length <= 253 && NORMAL_DOMAIN.test(input)) return input;
+  if (isNormalDomain(input)) return input;
   let text = input.trim();
   if (text.endsWith(".")) text = text.slice(0, -1);
   let prefix = "";
@@ -80,7 +85,7 @@ export function parseEmailAddress(input: string): EmailAddress | undefined {
   if (plain) {
     // A dot-atom local part of ASCII and a domain in normal form: nothing to trim, map or read back.
     const [, localPart = "", domain = ""] = plain;
-    if (localPart.length <= 64 && domain.length <= 253 && input.length <= 320 && NORMAL_DOMAIN.test(domain))
+    if (localPart.length <= 64 && input.length <= 320 && isNormalDomain(domain))
       return { address: input, localPart, domain };
   }
   const text = input.trim();
